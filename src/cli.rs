@@ -1,0 +1,139 @@
+//! The clap command tree: raw flags only. Commands validate these into typed
+//! values before touching anything.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mrctl",
+    version,
+    about = "Run many isolated instances of one docker-compose stack on one server",
+    long_about = None,
+    after_help = "The stack directory is `-C DIR`, else $MRCTL_PROJECT_DIR, else the first directory \
+                  at or above the current one holding mrctl.toml."
+)]
+pub struct Cli {
+    /// Stack directory (holds mrctl.toml).
+    #[arg(short = 'C', long = "project-dir", value_name = "DIR", global = true)]
+    pub project_dir: Option<PathBuf>,
+
+    /// Print data as JSON (stable schema, see README).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print no messages, only data and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG works too.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter mrctl.toml, docker-compose.yml and templates.
+    Init(InitArgs),
+    /// Register an instance: allocate its ports, render its files, make its data directory.
+    Create(CreateArgs),
+    /// List the instances of the stack.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show everything about one instance, with the docker compose command for it.
+    Info(NameArg),
+    /// Print an instance's ports.
+    Ports(PortsArgs),
+    /// Print an instance's compose project name.
+    ProjectName(NameArg),
+    /// Print an instance's env file, secrets masked.
+    Env(EnvArgs),
+    /// Re-render an instance's files, keeping what the operator added to the env file.
+    Render(NameArg),
+    /// Delete an instance: its files, data directory and registry entry.
+    Clean(CleanArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Instance name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to initialise (created if missing; default: the current one).
+    pub dir: Option<PathBuf>,
+    /// Stack name (default: derived from the directory name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite existing starter files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Instance name: lowercase letters, digits and `-`; a number is a numbered dev instance.
+    pub name: String,
+    /// Domain of the instance (default: `instances.default_domain`).
+    pub domain: Option<String>,
+    /// Index of the instance (offset strategy: ports are base + index × stride).
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+    /// Pin a named port (repeatable).
+    #[arg(long = "port", value_name = "NAME=PORT")]
+    pub ports: Vec<String>,
+    /// Resource tier from mrctl.toml `[tiers]`.
+    #[arg(long)]
+    pub tier: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PortsFormat {
+    Table,
+    Env,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PortsArgs {
+    /// Instance name.
+    pub name: String,
+    /// Output format; `env` prints NAME_PORT=PORT lines safe to `eval`.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: PortsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Instance name.
+    pub name: String,
+    /// Show secret values instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Instance name.
+    pub name: String,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Keep the data directory.
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for.
+    pub shell: clap_complete::Shell,
+}

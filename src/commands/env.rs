@@ -1,0 +1,53 @@
+//! `mrctl env NAME`: the instance's env file with secret values masked
+//! (keys that name a secret, and the instance's generated secrets) unless
+//! `--show-secrets`.
+
+use indexmap::IndexMap;
+
+use super::{Ctx, lookup, registry_file};
+use crate::cli::EnvArgs;
+use crate::error::Error;
+use crate::render::{self, InstanceFiles, Secrets};
+
+pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
+    let stack = ctx.stack()?;
+    let registry = registry_file(&stack).load()?;
+    lookup(&stack, &registry, &args.name)?;
+    let files = InstanceFiles::in_dir(stack.instance_dir(&args.name));
+    let text = std::fs::read_to_string(&files.env).map_err(|e| Error::io("read", &files.env, e))?;
+    let secrets = Secrets::load(&files.secrets)?.values();
+    let shown = |key: &str, value: &str| {
+        if args.show_secrets {
+            value.to_string()
+        } else {
+            render::mask_value(key, value, &secrets)
+        }
+    };
+    let p = &ctx.printer;
+    if p.json {
+        let map: IndexMap<String, String> = render::parse_env(&text)
+            .into_iter()
+            .map(|(k, v)| {
+                let v = shown(&k, &v);
+                (k, v)
+            })
+            .collect();
+        return p.json(&map);
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match render::parse_env_line(line) {
+            Some((key, value)) => {
+                let raw = value.trim();
+                let unquoted = raw.trim_matches(|c| c == '"' || c == '\'');
+                let masked = shown(key, unquoted);
+                out.push_str(key);
+                out.push('=');
+                out.push_str(if masked == unquoted { raw } else { &masked });
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    p.out(&out)
+}

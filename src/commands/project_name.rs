@@ -1,0 +1,21 @@
+//! `mrctl project-name NAME`: the compose project of an instance. For an
+//! instance not created yet it prints the name `create` would give it, so
+//! scripts can use it before the instance exists.
+
+use super::{Ctx, registry_file};
+use crate::names;
+
+pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
+    names::validate_instance_name(name)?;
+    let stack = ctx.stack()?;
+    let registry = registry_file(&stack).load()?;
+    let project = match registry.instances.get(name) {
+        Some(inst) => inst.project.clone(),
+        None => crate::render::project_name(&stack, name, names::numeric_index(name).unwrap_or(0))?,
+    };
+    let p = &ctx.printer;
+    if p.json {
+        return p.json(&serde_json::json!({ "name": name, "project": project }));
+    }
+    p.line(project)
+}

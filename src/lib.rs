@@ -1,0 +1,97 @@
+//! mrctl: run many isolated instances of one docker-compose stack on one
+//! server. `run` parses the command line, runs one command and returns the
+//! exit code; nothing else in the crate exits the process.
+
+pub mod cli;
+pub mod commands;
+pub mod compose;
+pub mod datadir;
+pub mod error;
+pub mod names;
+pub mod output;
+pub mod ports;
+pub mod registry;
+pub mod render;
+pub mod stack;
+pub mod units;
+
+use std::io::Write;
+
+use clap::Parser;
+
+use error::exit;
+use output::{Closed, RED};
+
+/// Runs mrctl with the process's arguments and returns the exit code.
+pub fn run() -> i32 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_tracing(cli.verbose);
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            report(&anyhow::Error::new(e).context("cannot read the current directory"));
+            return exit::FAILURE;
+        }
+    };
+    let ctx = commands::Ctx {
+        printer: output::Printer {
+            quiet: cli.quiet,
+            json: cli.json,
+        },
+        project_dir: cli.project_dir,
+        cwd,
+    };
+    match commands::dispatch(&ctx, cli.command) {
+        Ok(()) => exit::OK,
+        Err(e) if e.downcast_ref::<Closed>().is_some() => exit::OK,
+        Err(e) => {
+            report(&e);
+            exit_code(&e)
+        }
+    }
+}
+
+/// The exit code of the first mrctl error in the chain, else FAILURE.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<error::Error>())
+        .map(error::Error::exit_code)
+        .unwrap_or(exit::FAILURE)
+}
+
+/// Prints `error: <sentence>` and a `caused by:` line per cause.
+fn report(err: &anyhow::Error) {
+    let mut stderr = anstream::stderr().lock();
+    let _ = writeln!(stderr, "{RED}error:{RED:#} {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "mrctl=info",
+        2 => "mrctl=debug",
+        _ => "trace",
+    };
+    let filter = if verbose == 0 {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+    } else {
+        EnvFilter::new(default)
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

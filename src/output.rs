@@ -1,0 +1,122 @@
+//! The one printer: data (tables, JSON, values) on stdout; messages, warnings
+//! and progress on stderr. Colour only on a terminal and never with NO_COLOR
+//! (anstream decides). A closed stdout (`mrctl list | head -1`) is not an error.
+
+use std::fmt::Display;
+use std::io::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+/// Stdout was closed by the reader; the command ends quietly with success.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct Closed;
+
+pub const BOLD: Style = Style::new().bold();
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub const RED: Style = AnsiColor::Red.on_default().bold();
+pub const DIM: Style = Style::new().dimmed();
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Printer {
+    pub quiet: bool,
+    pub json: bool,
+}
+
+fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = anstream::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Closed.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to standard output")),
+    }
+}
+
+impl Printer {
+    /// A message for the user on stderr (silenced by `-q`).
+    pub fn message(&self, msg: impl Display) {
+        if !self.quiet {
+            let _ = writeln!(anstream::stderr(), "{msg}");
+        }
+    }
+
+    /// A success message with a green mark.
+    pub fn success(&self, msg: impl Display) {
+        if !self.quiet {
+            let _ = writeln!(anstream::stderr(), "{GREEN}✔{GREEN:#} {msg}");
+        }
+    }
+
+    /// A warning on stderr (not silenced by `-q`).
+    pub fn warn(&self, msg: impl Display) {
+        let _ = writeln!(anstream::stderr(), "{YELLOW}warning:{YELLOW:#} {msg}");
+    }
+
+    /// Text on stdout, exactly as given.
+    pub fn out(&self, text: &str) -> anyhow::Result<()> {
+        write_out(text.as_bytes())
+    }
+
+    /// A line on stdout.
+    pub fn line(&self, text: impl Display) -> anyhow::Result<()> {
+        write_out(format!("{text}\n").as_bytes())
+    }
+
+    /// A value as pretty JSON on stdout.
+    pub fn json(&self, value: &impl Serialize) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        write_out(text.as_bytes())
+    }
+
+    /// A table on stdout: a header row, then rows, columns padded, no borders.
+    pub fn table(&self, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+        self.out(&table(header, rows))
+    }
+}
+
+/// Renders a borderless table; the header is bold on a terminal.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for row in rows {
+        t.add_row(row.clone());
+    }
+    for col in t.column_iter_mut() {
+        col.set_padding((0, 3));
+    }
+    let mut out = String::new();
+    for (i, line) in t.lines().enumerate() {
+        let line = line.trim_end();
+        if i == 0 {
+            out.push_str(&format!("{BOLD}{line}{BOLD:#}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_aligns_columns_without_trailing_space() {
+        let t = super::table(
+            &["NAME", "PORTS"],
+            &[
+                vec!["prod".into(), "8765".into()],
+                vec!["customer-7".into(), "8766".into()],
+            ],
+        );
+        let plain = anstream::adapter::strip_str(&t).to_string();
+        assert_eq!(
+            plain,
+            "NAME         PORTS\nprod         8765\ncustomer-7   8766\n"
+        );
+    }
+}

@@ -1,0 +1,462 @@
+//! The registry `instances.json`: what was allocated and intended for each
+//! instance. Every read-modify-write holds an exclusive lock on the separate
+//! `instances.json.lock` from before the read until after the write; writes go
+//! to a temporary file that is synced and renamed over the registry, so a
+//! reader or a crash sees the old file or the new one, never half of one.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Position, Result};
+use crate::names;
+
+/// The registry schema version this binary reads and writes.
+pub const VERSION: u32 = 1;
+/// File name of the registry in the stack directory.
+pub const FILE_NAME: &str = "instances.json";
+/// File name of the lock file beside it (never replaced, never deleted).
+pub const LOCK_NAME: &str = "instances.json.lock";
+const TEMP_PREFIX: &str = ".instances.json.";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The whole registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    pub version: u32,
+    /// Ports never handed out (used by something outside mrctl).
+    #[serde(default)]
+    pub reserved_ports: Vec<u16>,
+    #[serde(default)]
+    pub instances: BTreeMap<String, Instance>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            version: VERSION,
+            reserved_ports: Vec::new(),
+            instances: BTreeMap::new(),
+        }
+    }
+}
+
+/// Per-instance resource limits set with `--memory`/`--cpus`/`--pids`,
+/// overriding the tier's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        self.memory.is_none() && self.cpus.is_none() && self.pids.is_none()
+    }
+}
+
+/// One instance as allocated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    pub index: u32,
+    pub domain: String,
+    pub project: String,
+    pub ports: IndexMap<String, u16>,
+    pub data_dir: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
+    pub created_at: String,
+}
+
+impl Registry {
+    /// Which instance holds `port`, and under which port name.
+    pub fn holder_of(&self, port: u16) -> Option<(&str, &str)> {
+        self.instances.iter().find_map(|(name, inst)| {
+            inst.ports
+                .iter()
+                .find(|(_, p)| **p == port)
+                .map(|(pn, _)| (name.as_str(), pn.as_str()))
+        })
+    }
+
+    /// The instance that has `index`.
+    pub fn index_holder(&self, index: u32) -> Option<&str> {
+        self.instances
+            .iter()
+            .find(|(_, i)| i.index == index)
+            .map(|(n, _)| n.as_str())
+    }
+
+    /// Instance names in display order: numbered instances by number, then the rest by name.
+    pub fn names_sorted(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.instances.keys().map(String::as_str).collect();
+        names.sort_by(|a, b| {
+            match (names::numeric_index(a), names::numeric_index(b)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => a.cmp(b),
+            }
+        });
+        names
+    }
+}
+
+/// The registry file of one stack directory.
+#[derive(Debug, Clone)]
+pub struct RegistryFile {
+    pub path: PathBuf,
+    pub lock_path: PathBuf,
+}
+
+/// The registry read under the exclusive lock; `commit` writes it back.
+/// The lock is released when this is dropped.
+#[derive(Debug)]
+pub struct Locked {
+    _lock: File,
+    file: RegistryFile,
+    pub registry: Registry,
+}
+
+impl RegistryFile {
+    pub fn in_dir(dir: &Path) -> RegistryFile {
+        RegistryFile {
+            path: dir.join(FILE_NAME),
+            lock_path: dir.join(LOCK_NAME),
+        }
+    }
+
+    /// Reads the registry without the lock (read-only commands): the rename
+    /// on write means this sees a whole file. A missing file is empty.
+    pub fn load(&self) -> Result<Registry> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => parse(&self.path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Registry::default()),
+            Err(e) => Err(Error::io("read", &self.path, e)),
+        }
+    }
+
+    /// Takes the exclusive lock, then reads the registry.
+    pub fn lock(&self) -> Result<Locked> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| Error::io("open the lock file", &self.lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::info!(path = %self.lock_path.display(), "waiting for the registry lock");
+                lock.lock()
+                    .map_err(|e| Error::io("lock", &self.lock_path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("lock", &self.lock_path, e));
+            }
+        }
+        // Under the lock, any temporary file left beside the registry belongs
+        // to a writer that died before its rename.
+        self.remove_stale_temp_files();
+        let registry = self.load()?;
+        Ok(Locked {
+            _lock: lock,
+            file: self.clone(),
+            registry,
+        })
+    }
+
+    fn remove_stale_temp_files(&self) {
+        let Some(dir) = self.path.parent() else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+                tracing::debug!(file = %name, "removing a registry temp file left by a killed writer");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl Locked {
+    /// Writes the registry atomically: temp file, fsync, rename, fsync of the directory.
+    pub fn commit(&mut self) -> Result<()> {
+        write_atomic(&self.file.path, &to_json(&self.registry), 0o644)
+    }
+}
+
+/// The registry as written: pretty JSON with a final newline.
+pub fn to_json(registry: &Registry) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(registry).expect("registry serializes");
+    out.push(b'\n');
+    out
+}
+
+/// Writes `bytes` to `path` so that a reader or a crash sees the old content
+/// or the new, never a mix: temp file in the same directory, fsync, rename,
+/// fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let prefix = format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    set_mode(tmp.as_file(), mode).map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_dir(dir)
+}
+
+/// Flushes a directory's entries (a rename or a new file) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync", dir, e))
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+#[cfg(not(unix))]
+fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Parses registry text: syntax first (line and column), then the version,
+/// then the schema with unknown keys refused by name, then the values.
+pub fn parse(path: &Path, text: &str) -> Result<Registry> {
+    let invalid = |e: serde_json::Error| Error::Registry {
+        path: path.to_path_buf(),
+        position: (e.line() > 0).then(|| Position {
+            line: e.line(),
+            column: e.column(),
+        }),
+        message: strip_position(&e.to_string()),
+    };
+    #[derive(Deserialize)]
+    struct Probe {
+        version: Option<serde_json::Value>,
+    }
+    let probe: Probe = serde_json::from_str(text).map_err(invalid)?;
+    match probe.version {
+        None => {
+            return Err(Error::Registry {
+                path: path.to_path_buf(),
+                position: None,
+                message: "missing key `version`".into(),
+            });
+        }
+        Some(serde_json::Value::Number(n)) if n.as_u64().is_some() => {
+            let found = n.as_u64().unwrap_or_default();
+            if found > VERSION as u64 {
+                return Err(Error::RegistryVersion {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: VERSION,
+                });
+            }
+            if found == 0 {
+                return Err(Error::Registry {
+                    path: path.to_path_buf(),
+                    position: None,
+                    message: "`version` 0 does not exist (this mrctl writes version 1)".into(),
+                });
+            }
+        }
+        Some(other) => {
+            return Err(Error::Registry {
+                path: path.to_path_buf(),
+                position: None,
+                message: format!("`version` must be a positive integer, not `{other}`"),
+            });
+        }
+    }
+    let registry: Registry = serde_json::from_str(text).map_err(invalid)?;
+    check_values(&registry).map_err(|message| Error::Registry {
+        path: path.to_path_buf(),
+        position: None,
+        message,
+    })?;
+    Ok(registry)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Values a hand edit could break and that would be unsafe to act on.
+fn check_values(r: &Registry) -> std::result::Result<(), String> {
+    if let Some(p) = r.reserved_ports.iter().find(|p| **p == 0) {
+        return Err(format!("`reserved_ports` holds {p}, which is not a port"));
+    }
+    for (name, inst) in &r.instances {
+        let key = format!("instances.{name}");
+        if let Err(e) = names::validate_instance_name(name) {
+            return Err(format!("key `{key}`: {e}"));
+        }
+        if let Err(e) = names::validate_domain(&inst.domain) {
+            return Err(format!("key `{key}.domain`: {e}"));
+        }
+        if !names::valid_project_name(&inst.project) {
+            return Err(format!(
+                "key `{key}.project`: `{}` is not a valid compose project name",
+                inst.project
+            ));
+        }
+        for (port_name, port) in &inst.ports {
+            if *port == 0 {
+                return Err(format!("key `{key}.ports.{port_name}`: 0 is not a port"));
+            }
+        }
+        if !inst.data_dir.is_absolute() {
+            return Err(format!(
+                "key `{key}.data_dir`: `{}` is not an absolute path",
+                inst.data_dir.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Registry {
+        let mut r = Registry::default();
+        r.reserved_ports.push(9000);
+        r.instances.insert(
+            "prod".into(),
+            Instance {
+                index: 0,
+                domain: "prod.example.com".into(),
+                project: "mindroom-prod".into(),
+                ports: IndexMap::from([("backend".into(), 8765), ("frontend".into(), 3003)]),
+                data_dir: "/mnt/data/prod".into(),
+                tier: Some("free".into()),
+                limits: Limits::default(),
+                created_at: "2026-11-22T16:00:00Z".into(),
+            },
+        );
+        r
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let r = sample();
+        let text = String::from_utf8(to_json(&r)).unwrap();
+        assert_eq!(parse(Path::new("i.json"), &text).unwrap(), r);
+        // Port order is kept as written.
+        assert!(text.find("backend").unwrap() < text.find("frontend").unwrap());
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let err = parse(Path::new("i.json"), "{\n  \"version\": 1,\n  oops\n}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`i.json:3:3`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = r#"{"version": 1, "instances": {}, "reserved_port": []}"#;
+        let err = parse(Path::new("i.json"), text).unwrap_err().to_string();
+        assert!(err.contains("unknown field `reserved_port`"), "{err}");
+        let text = r#"{"version": 1, "instances": {"a": {"index": 0, "domain": "a.localhost",
+            "project": "s-a", "ports": {}, "data_dir": "/d", "created_at": "x", "colour": 1}}}"#;
+        let err = parse(Path::new("i.json"), text).unwrap_err().to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn future_version_is_refused_naming_both() {
+        let text = r#"{"version": 7, "instances": {}, "new_thing": true}"#;
+        let err = parse(Path::new("i.json"), text).unwrap_err();
+        assert!(matches!(err, Error::RegistryVersion { found: 7, .. }));
+        let msg = err.to_string();
+        assert!(msg.contains("version 7") && msg.contains("version 1"), "{msg}");
+    }
+
+    #[test]
+    fn empty_and_truncated_files_are_errors() {
+        assert!(parse(Path::new("i.json"), "").is_err());
+        let full = String::from_utf8(to_json(&sample())).unwrap();
+        for cut in [1, full.len() / 2, full.len() - 3] {
+            assert!(parse(Path::new("i.json"), &full[..cut]).is_err(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn unsafe_values_are_refused() {
+        let base = |name: &str, data_dir: &str| {
+            format!(
+                r#"{{"version": 1, "instances": {{"{name}": {{"index": 0, "domain": "a.localhost",
+                "project": "s-a", "ports": {{}}, "data_dir": "{data_dir}", "created_at": "x"}}}}}}"#
+            )
+        };
+        let err = parse(Path::new("i.json"), &base("../etc", "/d")).unwrap_err().to_string();
+        assert!(err.contains("key `instances.../etc`"), "{err}");
+        let err = parse(Path::new("i.json"), &base("a", "rel/dir")).unwrap_err().to_string();
+        assert!(err.contains("not an absolute path"), "{err}");
+    }
+
+    #[test]
+    fn lock_commit_and_stale_temp_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RegistryFile::in_dir(dir.path());
+        std::fs::write(dir.path().join(".instances.json.abc.tmp"), "junk").unwrap();
+        {
+            let mut locked = file.lock().unwrap();
+            assert!(locked.registry.instances.is_empty());
+            locked.registry = sample();
+            locked.commit().unwrap();
+        }
+        assert_eq!(file.load().unwrap(), sample());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn corrupt_registry_is_not_overwritten_by_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RegistryFile::in_dir(dir.path());
+        std::fs::write(&file.path, "{ broken").unwrap();
+        assert!(file.lock().is_err());
+        assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "{ broken");
+    }
+}

@@ -1,0 +1,645 @@
+//! Rendering an instance's files from templates (minijinja, strict undefined,
+//! no escaping), its per-instance secrets, and the three-way merge that lets
+//! `mrctl render` refresh an env file without losing what the operator added.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::registry::{Limits, write_atomic};
+use crate::stack::Stack;
+
+/// Built-in env template (`instances.env_template` absent).
+pub const BUILTIN_ENV: &str = include_str!("../templates/env.j2");
+/// Built-in override template (`instances.override_template` absent).
+pub const BUILTIN_OVERRIDE: &str = include_str!("../templates/docker-compose.override.yml.j2");
+
+/// File names inside `.instances/<name>/`.
+pub const ENV_FILE: &str = ".env";
+pub const OVERRIDE_FILE: &str = "docker-compose.override.yml";
+pub const SECRETS_FILE: &str = "secrets.json";
+/// The env file as last rendered, the base of the three-way merge.
+pub const ENV_RENDERED_FILE: &str = ".env.rendered";
+
+/// Upper bound on template work, against a template that loops forever.
+const FUEL: u64 = 5_000_000;
+
+/// What templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    pub name: String,
+    pub index: u32,
+    pub domain: String,
+    pub project: String,
+    pub stack: String,
+    pub data_dir: String,
+    pub instance_dir: String,
+    pub ports: IndexMap<String, u16>,
+    pub tier: Option<String>,
+    /// Limits in force (tier, then per-instance overrides); every key present, `none` when unset.
+    pub limits: TemplateLimits,
+    pub services: Vec<String>,
+}
+
+/// Resource limits as templates see them: each key always present.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TemplateLimits {
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub pids: Option<i64>,
+}
+
+impl TemplateLimits {
+    /// The tier's limits with the instance's own overrides on top.
+    pub fn resolve(tier: Option<&crate::stack::TierConfig>, own: &Limits) -> TemplateLimits {
+        TemplateLimits {
+            memory: own.memory.clone().or_else(|| tier.and_then(|t| t.memory.clone())),
+            cpus: own.cpus.or_else(|| tier.and_then(|t| t.cpus)),
+            pids: own.pids.or_else(|| tier.and_then(|t| t.pids)),
+        }
+    }
+}
+
+/// The rendered outputs of one instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub env: String,
+    pub override_file: String,
+}
+
+/// Per-instance secrets: generated once on first use, kept in `secrets.json` (0600).
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    values: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+impl Secrets {
+    /// Reads `secrets.json`; a missing file is an empty store.
+    pub fn load(path: &Path) -> Result<Secrets> {
+        let values = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
+                path: path.to_path_buf(),
+                position: Some(crate::error::Position {
+                    line: e.line(),
+                    column: e.column(),
+                }),
+                message: "is not a JSON object of strings".into(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        Ok(Secrets {
+            values: Arc::new(Mutex::new(values)),
+        })
+    }
+
+    /// The secret called `key`, generated now if it does not exist yet.
+    pub fn get_or_create(&self, key: &str) -> std::result::Result<String, String> {
+        if key.is_empty()
+            || key.len() > 64
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "secret key `{key}` must be 1-64 letters, digits, `_` or `-`"
+            ));
+        }
+        let mut values = self.values.lock().expect("secrets lock");
+        if let Some(v) = values.get(key) {
+            return Ok(v.clone());
+        }
+        let value = random_secret(32).map_err(|e| format!("cannot generate a secret: {e}"))?;
+        values.insert(key.to_string(), value.clone());
+        Ok(value)
+    }
+
+    /// All secret values (for masking).
+    pub fn values(&self) -> Vec<String> {
+        self.values
+            .lock()
+            .expect("secrets lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.lock().expect("secrets lock").is_empty()
+    }
+
+    /// Writes `secrets.json` with mode 0600.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let values = self.values.lock().expect("secrets lock").clone();
+        let mut text = serde_json::to_vec_pretty(&values).expect("secrets serialize");
+        text.push(b'\n');
+        write_atomic(path, &text, 0o600)
+    }
+}
+
+/// `len` random characters from [A-Za-z0-9], from the OS generator.
+pub fn random_secret(len: usize) -> std::result::Result<String, getrandom::Error> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf)?;
+        for b in buf {
+            // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
+            if b < 248 && out.len() < len {
+                out.push(ALPHABET[(b % 62) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn environment(secrets: Option<Secrets>) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_debug(true);
+    env.set_fuel(Some(FUEL));
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("default syntax with kept newlines is valid"),
+    );
+    match secrets {
+        Some(s) => env.add_function("secret", move |key: &str| {
+            s.get_or_create(key).map_err(|msg| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg)
+            })
+        }),
+        None => env.add_function("secret", |_key: &str| -> std::result::Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                "`secret()` is not available here",
+            ))
+        }),
+    }
+    env
+}
+
+/// One template error as one sentence: the template, its line, the undefined name.
+fn template_error(name: &str, err: &minijinja::Error) -> Error {
+    let snippet = match (err.template_source(), err.range()) {
+        (Some(src), Some(range)) => src.get(range).map(str::trim).map(str::to_string),
+        _ => None,
+    };
+    let message = match err.kind() {
+        minijinja::ErrorKind::UndefinedError => match snippet {
+            Some(s) => format!("undefined variable `{s}`"),
+            None => "undefined variable".to_string(),
+        },
+        minijinja::ErrorKind::SyntaxError => {
+            format!("syntax error: {}", err.detail().unwrap_or("invalid syntax"))
+        }
+        minijinja::ErrorKind::OutOfFuel => "the template does too much work (a runaway loop?)".into(),
+        _ => {
+            let detail = err.detail().map(str::to_string).unwrap_or_else(|| err.kind().to_string());
+            match snippet {
+                Some(s) => format!("{detail} (in `{s}`)"),
+                None => detail,
+            }
+        }
+    };
+    Error::Template {
+        template: name.to_string(),
+        line: err.line(),
+        message,
+    }
+}
+
+/// Renders a one-line template such as `project_name` (context: `stack`, `name`, `index`).
+pub fn render_small(key: &str, source: &str, ctx: minijinja::Value) -> Result<String> {
+    let env = environment(None);
+    let out = env
+        .render_named_str(key, source, ctx)
+        .map_err(|e| template_error(&format!("mrctl.toml: {key}"), &e))?;
+    Ok(out.trim().to_string())
+}
+
+/// The compose project name of instance `name`.
+pub fn project_name(stack: &Stack, name: &str, index: u32) -> Result<String> {
+    let project = render_small(
+        "project_name",
+        &stack.config.project_name,
+        minijinja::context! { stack => stack.name(), name => name, index => index },
+    )?;
+    if !crate::names::valid_project_name(&project) {
+        return Err(Error::Config {
+            path: stack.config_path.clone(),
+            position: None,
+            message: format!(
+                "key `project_name` gives `{project}` for instance `{name}`, which is not a valid compose project name"
+            ),
+        });
+    }
+    Ok(project)
+}
+
+/// The domain of instance `name` when none is given.
+pub fn default_domain(stack: &Stack, name: &str, index: u32) -> Result<String> {
+    let domain = render_small(
+        "instances.default_domain",
+        &stack.config.instances.default_domain,
+        minijinja::context! { stack => stack.name(), name => name, index => index },
+    )?;
+    crate::names::validate_domain(&domain).map_err(|e| Error::Config {
+        path: stack.config_path.clone(),
+        position: None,
+        message: format!("key `instances.default_domain` gives an invalid domain: {e}"),
+    })
+}
+
+/// A template's source: the user's file from mrctl.toml, or the built-in one.
+fn template_source(stack: &Stack, custom: Option<&String>, builtin: &str) -> Result<(String, String)> {
+    match custom {
+        Some(rel) => {
+            let path = stack.dir.join(rel);
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| Error::io("read template", &path, e))?;
+            Ok((rel.clone(), text))
+        }
+        None => Ok((format!("built-in {}", builtin_name(builtin)), builtin.to_string())),
+    }
+}
+
+fn builtin_name(builtin: &str) -> &'static str {
+    if builtin == BUILTIN_ENV {
+        "env.j2"
+    } else {
+        "docker-compose.override.yml.j2"
+    }
+}
+
+/// Renders the env file and the compose override of one instance.
+pub fn render_instance(stack: &Stack, ctx: &Context, secrets: &Secrets) -> Result<Rendered> {
+    let env = environment(Some(secrets.clone()));
+    let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+    let mut outputs = Vec::new();
+    for (custom, builtin) in [
+        (stack.config.instances.env_template.as_ref(), BUILTIN_ENV),
+        (stack.config.instances.override_template.as_ref(), BUILTIN_OVERRIDE),
+    ] {
+        let (name, source) = template_source(stack, custom, builtin)?;
+        let out = env
+            .render_named_str(&name, &source, value.clone())
+            .map_err(|e| template_error(&name, &e))?;
+        outputs.push(out);
+    }
+    let override_file = outputs.pop().expect("two outputs");
+    let env_text = outputs.pop().expect("two outputs");
+    Ok(Rendered {
+        env: env_text,
+        override_file,
+    })
+}
+
+/// Paths of an instance's rendered files.
+#[derive(Debug, Clone)]
+pub struct InstanceFiles {
+    pub dir: PathBuf,
+    pub env: PathBuf,
+    pub env_rendered: PathBuf,
+    pub override_file: PathBuf,
+    pub secrets: PathBuf,
+}
+
+impl InstanceFiles {
+    pub fn in_dir(dir: PathBuf) -> InstanceFiles {
+        InstanceFiles {
+            env: dir.join(ENV_FILE),
+            env_rendered: dir.join(ENV_RENDERED_FILE),
+            override_file: dir.join(OVERRIDE_FILE),
+            secrets: dir.join(SECRETS_FILE),
+            dir,
+        }
+    }
+}
+
+/// The template context of a registered instance.
+pub fn context_for(
+    stack: &Stack,
+    name: &str,
+    inst: &crate::registry::Instance,
+    services: Vec<String>,
+) -> Context {
+    let tier = inst.tier.as_deref().and_then(|t| stack.config.tiers.get(t));
+    Context {
+        name: name.to_string(),
+        index: inst.index,
+        domain: inst.domain.clone(),
+        project: inst.project.clone(),
+        stack: stack.name().to_string(),
+        data_dir: inst.data_dir.to_string_lossy().into_owned(),
+        instance_dir: stack.instance_dir(name).to_string_lossy().into_owned(),
+        ports: inst.ports.clone(),
+        tier: inst.tier.clone(),
+        limits: TemplateLimits::resolve(tier, &inst.limits),
+        services,
+    }
+}
+
+/// Writes rendered files into `dir`: the env file and its pristine copy
+/// (0600), the override (0644), and the secrets (0600) when there are any.
+pub fn write_files(files: &InstanceFiles, env: &str, rendered_env: &str, override_file: &str, secrets: &Secrets) -> Result<()> {
+    write_atomic(&files.env, env.as_bytes(), 0o600)?;
+    write_atomic(&files.env_rendered, rendered_env.as_bytes(), 0o600)?;
+    write_atomic(&files.override_file, override_file.as_bytes(), 0o644)?;
+    if !secrets.is_empty() {
+        secrets.save(&files.secrets)?;
+    }
+    Ok(())
+}
+
+// ---- env files ----
+
+/// One `KEY=VALUE` assignment of an env file (with `export ` allowed).
+pub fn parse_env_line(line: &str) -> Option<(&str, &str)> {
+    let t = line.trim_start();
+    if t.starts_with('#') || t.is_empty() {
+        return None;
+    }
+    let t = t.strip_prefix("export ").unwrap_or(t);
+    let (key, value) = t.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some((key, value))
+}
+
+/// The assignments of an env file, last one winning, as compose reads them.
+pub fn parse_env(text: &str) -> IndexMap<String, String> {
+    let mut map = IndexMap::new();
+    for line in text.lines() {
+        if let Some((k, v)) = parse_env_line(line) {
+            map.insert(k.to_string(), unquote(v.trim()).to_string());
+        }
+    }
+    map
+}
+
+fn unquote(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return &v[1..v.len() - 1];
+        }
+    }
+    v
+}
+
+/// What a merge kept from the operator's file.
+#[derive(Debug, Default, PartialEq)]
+pub struct MergeReport {
+    /// Keys the operator changed, kept with the operator's value.
+    pub kept_changed: Vec<String>,
+    /// Keys the operator added, carried over.
+    pub kept_added: Vec<String>,
+}
+
+/// Three-way merge of env files: `current` (on disk, the operator's),
+/// `base` (what mrctl rendered last time, if known) and `fresh` (rendered now).
+/// A key whose current value differs from the base was changed by the operator
+/// and keeps that value; keys only the operator has are appended; every other
+/// key takes the fresh value. Without a base, any differing value is kept:
+/// losing an operator's value is worse than a stale one.
+pub fn merge_env(current: &str, base: Option<&str>, fresh: &str) -> (String, MergeReport) {
+    let current_map = parse_env(current);
+    let base_map = base.map(parse_env);
+    let fresh_map = parse_env(fresh);
+    let mut report = MergeReport::default();
+    let mut out = String::with_capacity(fresh.len() + current.len());
+    for line in fresh.lines() {
+        let replaced = parse_env_line(line).and_then(|(key, _)| {
+            let mine = current_map.get(key)?;
+            let theirs = fresh_map.get(key)?;
+            let operator_changed = match &base_map {
+                Some(b) => b.get(key) != Some(mine),
+                None => mine != theirs,
+            };
+            (operator_changed && mine != theirs).then(|| {
+                report.kept_changed.push(key.to_string());
+                current
+                    .lines()
+                    .rev()
+                    .find(|l| parse_env_line(l).is_some_and(|(k, _)| k == key))
+                    .unwrap_or(line)
+            })
+        });
+        out.push_str(replaced.unwrap_or(line));
+        out.push('\n');
+    }
+    let mut added = Vec::new();
+    for line in current.lines() {
+        if let Some((key, _)) = parse_env_line(line) {
+            let rendered_before = base_map.as_ref().is_some_and(|b| b.contains_key(key));
+            if !fresh_map.contains_key(key) && !rendered_before && !added.contains(&key) {
+                added.push(key);
+                report.kept_added.push(key.to_string());
+            }
+        }
+    }
+    if !added.is_empty() {
+        out.push_str("\n# Kept by `mrctl render`: values added by the operator.\n");
+        for key in added {
+            let line = current
+                .lines()
+                .rev()
+                .find(|l| parse_env_line(l).is_some_and(|(k, _)| k == key))
+                .unwrap_or_default();
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    (out, report)
+}
+
+/// Whether an env key names something secret by its name alone.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY", "APIKEY", "PRIVATE", "CREDENTIAL"]
+        .iter()
+        .any(|w| k.contains(w))
+        || k.ends_with("_KEY")
+}
+
+/// The mask shown in place of a secret value.
+pub const MASK: &str = "********";
+
+/// Masks a value when its key says so or it is one of the instance's secrets.
+pub fn mask_value(key: &str, value: &str, secrets: &[String]) -> String {
+    if value.is_empty() {
+        return String::new();
+    }
+    if is_secret_key(key) || secrets.iter().any(|s| !s.is_empty() && value.contains(s.as_str())) {
+        MASK.to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(dir: &Path, extra: &str) -> Stack {
+        std::fs::write(
+            dir.join("mrctl.toml"),
+            format!("name = \"demo\"\n{extra}\n[ports.base]\nbackend = 8765\nfrontend = 3003\n"),
+        )
+        .unwrap();
+        Stack::load(dir).unwrap()
+    }
+
+    fn ctx() -> Context {
+        Context {
+            name: "prod".into(),
+            index: 0,
+            domain: "prod.example.com".into(),
+            project: "demo-prod".into(),
+            stack: "demo".into(),
+            data_dir: "/data/prod".into(),
+            instance_dir: "/s/.instances/prod".into(),
+            ports: IndexMap::from([("backend".into(), 8765), ("frontend".into(), 3003)]),
+            tier: None,
+            limits: TemplateLimits::default(),
+            services: vec!["backend".into(), "frontend".into()],
+        }
+    }
+
+    #[test]
+    fn builtin_env_has_the_seed_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = stack(dir.path(), "");
+        let r = render_instance(&s, &ctx(), &Secrets::default()).unwrap();
+        let env = parse_env(&r.env);
+        assert_eq!(env["INSTANCE_NAME"], "prod");
+        assert_eq!(env["INSTANCE_INDEX"], "0");
+        assert_eq!(env["INSTANCE_DOMAIN"], "prod.example.com");
+        assert_eq!(env["DATA_DIR"], "/data/prod");
+        assert_eq!(env["COMPOSE_PROJECT_NAME"], "demo-prod");
+        assert_eq!(env["BACKEND_PORT"], "8765");
+        assert_eq!(env["FRONTEND_PORT"], "3003");
+        assert!(r.override_file.contains("services:"));
+        assert!(r.override_file.contains("  backend:"));
+    }
+
+    #[test]
+    fn undefined_variable_names_template_line_and_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("env.j2"), "A={{ name }}\nB={{ nmae }}\n").unwrap();
+        let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
+        let err = render_instance(&s, &ctx(), &Secrets::default()).unwrap_err().to_string();
+        assert_eq!(err, "template `env.j2` line 2: undefined variable `nmae`");
+    }
+
+    #[test]
+    fn undefined_attribute_is_an_error_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("env.j2"), "A={{ ports.db }}\n").unwrap();
+        let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
+        let err = render_instance(&s, &ctx(), &Secrets::default()).unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("ports.db"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_names_the_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("env.j2"), "A={{ name \n").unwrap();
+        let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
+        let err = render_instance(&s, &ctx(), &Secrets::default()).unwrap_err().to_string();
+        assert!(err.starts_with("template `env.j2` line 1: syntax error"), "{err}");
+    }
+
+    #[test]
+    fn no_html_escaping() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("env.j2"), "R={{ \"Host(`a`) && <b>\" }}\n").unwrap();
+        let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
+        let r = render_instance(&s, &ctx(), &Secrets::default()).unwrap();
+        assert_eq!(r.env, "R=Host(`a`) && <b>\n");
+    }
+
+    #[test]
+    fn secrets_are_stable_and_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("env.j2"),
+            "A={{ secret(\"db\") }}\nB={{ secret(\"db\") }}\nC={{ secret(\"other\") }}\n",
+        )
+        .unwrap();
+        let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
+        let secrets = Secrets::default();
+        let r = render_instance(&s, &ctx(), &secrets).unwrap();
+        let env = parse_env(&r.env);
+        assert_eq!(env["A"], env["B"]);
+        assert_ne!(env["A"], env["C"]);
+        assert_eq!(env["A"].len(), 32);
+        let path = dir.path().join("secrets.json");
+        secrets.save(&path).unwrap();
+        let again = Secrets::load(&path).unwrap();
+        let r2 = render_instance(&s, &ctx(), &again).unwrap();
+        assert_eq!(r.env, r2.env);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+
+    #[test]
+    fn merge_keeps_operator_values_and_takes_new_ones() {
+        let base = "A=1\nPORT=8000\nAPI_KEY=\n";
+        let current = "A=1\nPORT=8000\nAPI_KEY=sk-123\nEXTRA=yes\n";
+        let fresh = "A=1\nPORT=8100\nAPI_KEY=\nNEW=2\n";
+        let (out, report) = merge_env(current, Some(base), fresh);
+        assert_eq!(out, "A=1\nPORT=8100\nAPI_KEY=sk-123\nNEW=2\n\n# Kept by `mrctl render`: values added by the operator.\nEXTRA=yes\n");
+        assert_eq!(report.kept_changed, ["API_KEY"]);
+        assert_eq!(report.kept_added, ["EXTRA"]);
+    }
+
+    #[test]
+    fn merge_drops_keys_the_template_no_longer_renders() {
+        let base = "OLD=1\nA=1\n";
+        let current = "OLD=1\nA=1\n";
+        let fresh = "A=2\n";
+        let (out, report) = merge_env(current, Some(base), fresh);
+        assert_eq!(out, "A=2\n");
+        assert_eq!(report, MergeReport::default());
+    }
+
+    #[test]
+    fn merge_without_base_keeps_every_differing_value() {
+        let (out, report) = merge_env("A=mine\n", None, "A=new\n");
+        assert_eq!(out, "A=mine\n");
+        assert_eq!(report.kept_changed, ["A"]);
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_value("OPENAI_API_KEY", "sk-1", &[]), MASK);
+        assert_eq!(mask_value("DB_PASSWORD", "x", &[]), MASK);
+        assert_eq!(mask_value("BACKEND_PORT", "8765", &[]), "8765");
+        assert_eq!(mask_value("DSN", "pg://u:abc@h", &["abc".into()]), MASK);
+        assert_eq!(mask_value("API_KEY", "", &[]), "");
+    }
+
+    #[test]
+    fn random_secrets_differ() {
+        let a = random_secret(32).unwrap();
+        let b = random_secret(32).unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+}
