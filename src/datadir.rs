@@ -224,7 +224,10 @@ mod tests {
         let plain = root.path().join("plain");
         std::fs::create_dir(&plain).unwrap();
         let err = remove_checked(&plain, root.path(), &marker("plain")).unwrap_err();
-        assert!(err.to_string().contains("no `.mrctl-instance` marker"), "{err}");
+        assert!(
+            err.to_string().contains("no `.mrctl-instance` marker"),
+            "{err}"
+        );
         assert!(plain.exists());
 
         let other = root.path().join("other");

@@ -47,7 +47,10 @@ impl fmt::Display for PortConflict {
             PortConflict::Reserved => write!(f, "it is listed in `reserved_ports`"),
             PortConflict::HostInUse => write!(f, "another process on this host listens on it"),
             PortConflict::OutOfRange(lo, hi) => {
-                write!(f, "it is outside the allowed range {lo}-{hi} (`ports.range`)")
+                write!(
+                    f,
+                    "it is outside the allowed range {lo}-{hi} (`ports.range`)"
+                )
             }
             PortConflict::Duplicate(other) => {
                 write!(f, "this instance already uses it as `{other}`")
@@ -182,12 +185,11 @@ pub enum Error {
     #[error("{action} cancelled")]
     Cancelled { action: String },
 
-    #[error("cannot {action} `{}`: {source}", path.display())]
+    #[error("cannot {action} `{}`: {err}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
 }
 
@@ -223,7 +225,7 @@ impl Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            err: source,
         }
     }
 }

@@ -32,10 +32,7 @@ pub fn validate_instance_name(name: &str) -> Result<()> {
         let what = if bad.is_ascii_uppercase() {
             "uppercase letters are not allowed".to_string()
         } else {
-            format!(
-                "{} is not allowed (use a-z, 0-9 and -)",
-                describe_char(bad)
-            )
+            format!("{} is not allowed (use a-z, 0-9 and -)", describe_char(bad))
         };
         return fail(&what);
     }
@@ -58,6 +55,7 @@ fn describe_char(c: char) -> String {
     match c {
         ' ' => "a space".to_string(),
         '/' => "`/`".to_string(),
+        '`' => "a backtick".to_string(),
         c if c.is_control() => format!("the control character U+{:04X}", c as u32),
         c => format!("`{c}`"),
     }
@@ -87,7 +85,9 @@ pub fn validate_domain(domain: &str) -> Result<String> {
     }
     for label in domain.split('.') {
         if label.is_empty() {
-            return fail("a domain has no empty labels (`..`, or a leading or trailing `.`)".into());
+            return fail(
+                "a domain has no empty labels (`..`, or a leading or trailing `.`)".into(),
+            );
         }
         if label.len() > 63 {
             return fail(format!("the label `{label}` is longer than 63 characters"));
@@ -188,15 +188,7 @@ mod tests {
         );
         validate_domain("localhost").unwrap();
         for bad in [
-            "",
-            "a..b",
-            ".a",
-            "a.",
-            "-a.com",
-            "a_b.com",
-            "a b",
-            "x`y",
-            "a/b",
+            "", "a..b", ".a", "a.", "-a.com", "a_b.com", "a b", "x`y", "a/b",
         ] {
             assert!(validate_domain(bad).is_err(), "{bad:?}");
         }

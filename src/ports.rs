@@ -408,7 +408,10 @@ mod tests {
         let mut rq = req("b");
         rq.pinned.insert("frontend".into(), 9999);
         let err = allocate(&c, &r, &rq, &NoProbe).unwrap_err().to_string();
-        assert!(err.contains("port 9999") && err.contains("instance `a`"), "{err}");
+        assert!(
+            err.contains("port 9999") && err.contains("instance `a`"),
+            "{err}"
+        );
 
         let mut rq = req("b");
         rq.pinned.insert("frontend".into(), 80);
@@ -422,7 +425,9 @@ mod tests {
 
         let mut rq = req("b");
         rq.pinned.insert("frontend".into(), 4000);
-        let err = allocate(&c, &r, &rq, &Busy(vec![4000])).unwrap_err().to_string();
+        let err = allocate(&c, &r, &rq, &Busy(vec![4000]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listens on it"), "{err}");
     }
 
@@ -450,7 +455,9 @@ mod tests {
         assert!(err.contains("port 8865 for `backend`"), "{err}");
         let mut rq = req("x");
         rq.index = Some(2);
-        let err = allocate(&c, &r, &rq, &Busy(vec![3203])).unwrap_err().to_string();
+        let err = allocate(&c, &r, &rq, &Busy(vec![3203]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("port 3203 for `frontend`"), "{err}");
     }
 
@@ -462,8 +469,13 @@ mod tests {
         let a = allocate(&c, &r, &req("x"), &Busy(vec![8865])).unwrap();
         assert_eq!(a.index, 2);
         add(&mut r, "x", a);
-        let err = allocate(&c, &r, &req("2"), &NoProbe).unwrap_err().to_string();
-        assert!(err.contains("index 2") && err.contains("instance `x`"), "{err}");
+        let err = allocate(&c, &r, &req("2"), &NoProbe)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("index 2") && err.contains("instance `x`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -103,14 +103,14 @@ impl Registry {
     /// Instance names in display order: numbered instances by number, then the rest by name.
     pub fn names_sorted(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.instances.keys().map(String::as_str).collect();
-        names.sort_by(|a, b| {
-            match (names::numeric_index(a), names::numeric_index(b)) {
+        names.sort_by(
+            |a, b| match (names::numeric_index(a), names::numeric_index(b)) {
                 (Some(x), Some(y)) => x.cmp(&y),
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
                 (None, None) => a.cmp(b),
-            }
-        });
+            },
+        );
         names
     }
 }
@@ -181,8 +181,12 @@ impl RegistryFile {
     }
 
     fn remove_stale_temp_files(&self) {
-        let Some(dir) = self.path.parent() else { return };
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
@@ -255,13 +259,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Registry> {
         path: path.to_path_buf(),
         position: (e.line() > 0).then(|| Position {
             line: e.line(),
-            column: e.column(),
+            column: e.column().max(1),
         }),
         message: strip_position(&e.to_string()),
     };
     #[derive(Deserialize)]
     struct Probe {
         version: Option<serde_json::Value>,
+    }
+    let trimmed = text.trim_start();
+    if !trimmed.is_empty() && !trimmed.starts_with('{') {
+        return Err(Error::Registry {
+            path: path.to_path_buf(),
+            position: Some(crate::error::position_of(text, text.len() - trimmed.len())),
+            message: "the registry must be a JSON object (`{\"version\": 1, ...}`)".into(),
+        });
     }
     let probe: Probe = serde_json::from_str(text).map_err(invalid)?;
     match probe.version {
@@ -404,7 +416,10 @@ mod tests {
         let err = parse(Path::new("i.json"), text).unwrap_err();
         assert!(matches!(err, Error::RegistryVersion { found: 7, .. }));
         let msg = err.to_string();
-        assert!(msg.contains("version 7") && msg.contains("version 1"), "{msg}");
+        assert!(
+            msg.contains("version 7") && msg.contains("version 1"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -412,7 +427,10 @@ mod tests {
         assert!(parse(Path::new("i.json"), "").is_err());
         let full = String::from_utf8(to_json(&sample())).unwrap();
         for cut in [1, full.len() / 2, full.len() - 3] {
-            assert!(parse(Path::new("i.json"), &full[..cut]).is_err(), "cut {cut}");
+            assert!(
+                parse(Path::new("i.json"), &full[..cut]).is_err(),
+                "cut {cut}"
+            );
         }
     }
 
@@ -424,9 +442,13 @@ mod tests {
                 "project": "s-a", "ports": {{}}, "data_dir": "{data_dir}", "created_at": "x"}}}}}}"#
             )
         };
-        let err = parse(Path::new("i.json"), &base("../etc", "/d")).unwrap_err().to_string();
+        let err = parse(Path::new("i.json"), &base("../etc", "/d"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("key `instances.../etc`"), "{err}");
-        let err = parse(Path::new("i.json"), &base("a", "rel/dir")).unwrap_err().to_string();
+        let err = parse(Path::new("i.json"), &base("a", "rel/dir"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not an absolute path"), "{err}");
     }
 

@@ -58,7 +58,10 @@ impl TemplateLimits {
     /// The tier's limits with the instance's own overrides on top.
     pub fn resolve(tier: Option<&crate::stack::TierConfig>, own: &Limits) -> TemplateLimits {
         TemplateLimits {
-            memory: own.memory.clone().or_else(|| tier.and_then(|t| t.memory.clone())),
+            memory: own
+                .memory
+                .clone()
+                .or_else(|| tier.and_then(|t| t.memory.clone())),
             cpus: own.cpus.or_else(|| tier.and_then(|t| t.cpus)),
             pids: own.pids.or_else(|| tier.and_then(|t| t.pids)),
         }
@@ -173,16 +176,18 @@ fn environment(secrets: Option<Secrets>) -> Environment<'static> {
     );
     match secrets {
         Some(s) => env.add_function("secret", move |key: &str| {
-            s.get_or_create(key).map_err(|msg| {
-                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg)
-            })
+            s.get_or_create(key)
+                .map_err(|msg| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
         }),
-        None => env.add_function("secret", |_key: &str| -> std::result::Result<String, minijinja::Error> {
-            Err(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                "`secret()` is not available here",
-            ))
-        }),
+        None => env.add_function(
+            "secret",
+            |_key: &str| -> std::result::Result<String, minijinja::Error> {
+                Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    "`secret()` is not available here",
+                ))
+            },
+        ),
     }
     env
 }
@@ -201,9 +206,14 @@ fn template_error(name: &str, err: &minijinja::Error) -> Error {
         minijinja::ErrorKind::SyntaxError => {
             format!("syntax error: {}", err.detail().unwrap_or("invalid syntax"))
         }
-        minijinja::ErrorKind::OutOfFuel => "the template does too much work (a runaway loop?)".into(),
+        minijinja::ErrorKind::OutOfFuel => {
+            "the template does too much work (a runaway loop?)".into()
+        }
         _ => {
-            let detail = err.detail().map(str::to_string).unwrap_or_else(|| err.kind().to_string());
+            let detail = err
+                .detail()
+                .map(str::to_string)
+                .unwrap_or_else(|| err.kind().to_string());
             match snippet {
                 Some(s) => format!("{detail} (in `{s}`)"),
                 None => detail,
@@ -260,7 +270,11 @@ pub fn default_domain(stack: &Stack, name: &str, index: u32) -> Result<String> {
 }
 
 /// A template's source: the user's file from mrctl.toml, or the built-in one.
-fn template_source(stack: &Stack, custom: Option<&String>, builtin: &str) -> Result<(String, String)> {
+fn template_source(
+    stack: &Stack,
+    custom: Option<&String>,
+    builtin: &str,
+) -> Result<(String, String)> {
     match custom {
         Some(rel) => {
             let path = stack.dir.join(rel);
@@ -268,7 +282,10 @@ fn template_source(stack: &Stack, custom: Option<&String>, builtin: &str) -> Res
                 std::fs::read_to_string(&path).map_err(|e| Error::io("read template", &path, e))?;
             Ok((rel.clone(), text))
         }
-        None => Ok((format!("built-in {}", builtin_name(builtin)), builtin.to_string())),
+        None => Ok((
+            format!("built-in {}", builtin_name(builtin)),
+            builtin.to_string(),
+        )),
     }
 }
 
@@ -287,7 +304,10 @@ pub fn render_instance(stack: &Stack, ctx: &Context, secrets: &Secrets) -> Resul
     let mut outputs = Vec::new();
     for (custom, builtin) in [
         (stack.config.instances.env_template.as_ref(), BUILTIN_ENV),
-        (stack.config.instances.override_template.as_ref(), BUILTIN_OVERRIDE),
+        (
+            stack.config.instances.override_template.as_ref(),
+            BUILTIN_OVERRIDE,
+        ),
     ] {
         let (name, source) = template_source(stack, custom, builtin)?;
         let out = env
@@ -350,7 +370,13 @@ pub fn context_for(
 
 /// Writes rendered files into `dir`: the env file and its pristine copy
 /// (0600), the override (0644), and the secrets (0600) when there are any.
-pub fn write_files(files: &InstanceFiles, env: &str, rendered_env: &str, override_file: &str, secrets: &Secrets) -> Result<()> {
+pub fn write_files(
+    files: &InstanceFiles,
+    env: &str,
+    rendered_env: &str,
+    override_file: &str,
+    secrets: &Secrets,
+) -> Result<()> {
     write_atomic(&files.env, env.as_bytes(), 0o600)?;
     write_atomic(&files.env_rendered, rendered_env.as_bytes(), 0o600)?;
     write_atomic(&files.override_file, override_file.as_bytes(), 0o644)?;
@@ -466,9 +492,18 @@ pub fn merge_env(current: &str, base: Option<&str>, fresh: &str) -> (String, Mer
 /// Whether an env key names something secret by its name alone.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
-    ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY", "APIKEY", "PRIVATE", "CREDENTIAL"]
-        .iter()
-        .any(|w| k.contains(w))
+    [
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
         || k.ends_with("_KEY")
 }
 
@@ -480,7 +515,11 @@ pub fn mask_value(key: &str, value: &str, secrets: &[String]) -> String {
     if value.is_empty() {
         return String::new();
     }
-    if is_secret_key(key) || secrets.iter().any(|s| !s.is_empty() && value.contains(s.as_str())) {
+    if is_secret_key(key)
+        || secrets
+            .iter()
+            .any(|s| !s.is_empty() && value.contains(s.as_str()))
+    {
         MASK.to_string()
     } else {
         value.to_string()
@@ -538,7 +577,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("env.j2"), "A={{ name }}\nB={{ nmae }}\n").unwrap();
         let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
-        let err = render_instance(&s, &ctx(), &Secrets::default()).unwrap_err().to_string();
+        let err = render_instance(&s, &ctx(), &Secrets::default())
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "template `env.j2` line 2: undefined variable `nmae`");
     }
 
@@ -547,7 +588,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("env.j2"), "A={{ ports.db }}\n").unwrap();
         let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
-        let err = render_instance(&s, &ctx(), &Secrets::default()).unwrap_err().to_string();
+        let err = render_instance(&s, &ctx(), &Secrets::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1") && err.contains("ports.db"), "{err}");
     }
 
@@ -556,8 +599,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("env.j2"), "A={{ name \n").unwrap();
         let s = stack(dir.path(), "[instances]\nenv_template = \"env.j2\"");
-        let err = render_instance(&s, &ctx(), &Secrets::default()).unwrap_err().to_string();
-        assert!(err.starts_with("template `env.j2` line 1: syntax error"), "{err}");
+        let err = render_instance(&s, &ctx(), &Secrets::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("template `env.j2` line 1: syntax error"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -603,7 +651,10 @@ mod tests {
         let current = "A=1\nPORT=8000\nAPI_KEY=sk-123\nEXTRA=yes\n";
         let fresh = "A=1\nPORT=8100\nAPI_KEY=\nNEW=2\n";
         let (out, report) = merge_env(current, Some(base), fresh);
-        assert_eq!(out, "A=1\nPORT=8100\nAPI_KEY=sk-123\nNEW=2\n\n# Kept by `mrctl render`: values added by the operator.\nEXTRA=yes\n");
+        assert_eq!(
+            out,
+            "A=1\nPORT=8100\nAPI_KEY=sk-123\nNEW=2\n\n# Kept by `mrctl render`: values added by the operator.\nEXTRA=yes\n"
+        );
         assert_eq!(report.kept_changed, ["API_KEY"]);
         assert_eq!(report.kept_added, ["EXTRA"]);
     }

@@ -314,16 +314,16 @@ fn validate(c: &StackConfig) -> std::result::Result<(), Invalid> {
             );
         }
         if let Some(other) = seen.insert(port, name) {
-            return bad(
-                &key,
-                format!("port {port} is also the base of `{other}`"),
-            );
+            return bad(&key, format!("port {port} is also the base of `{other}`"));
         }
     }
     for (tier, limits) in &c.tiers {
         let key = format!("tiers.{tier}");
         if !names::valid_port_name(tier) && !names::valid_project_name(tier) {
-            return bad(&key, "a tier name is lowercase letters, digits, `-` and `_`".into());
+            return bad(
+                &key,
+                "a tier name is lowercase letters, digits, `-` and `_`".into(),
+            );
         }
         if let Some(m) = &limits.memory
             && units::parse_bytes(m).is_none_or(|b| b < 6 << 20)
@@ -344,7 +344,10 @@ fn validate(c: &StackConfig) -> std::result::Result<(), Invalid> {
         if let Some(pids) = limits.pids
             && pids < 1
         {
-            return bad(&format!("{key}.pids"), format!("{pids} is not a positive limit"));
+            return bad(
+                &format!("{key}.pids"),
+                format!("{pids} is not a positive limit"),
+            );
         }
     }
     if let Some(t) = &c.instances.default_tier
@@ -402,16 +405,43 @@ mod tests {
         let cases = [
             ("name = \"Bad Name\"", "key `name`"),
             ("name = \"d\"\ncompose_files = []", "key `compose_files`"),
-            ("name = \"d\"\n[ports]\nrange = [2000, 1000]", "key `ports.range`"),
+            (
+                "name = \"d\"\n[ports]\nrange = [2000, 1000]",
+                "key `ports.range`",
+            ),
             ("name = \"d\"\n[ports]\nstride = 0", "key `ports.stride`"),
-            ("name = \"d\"\n[ports.base]\nweb = 80", "key `ports.base.web`"),
-            ("name = \"d\"\n[ports.base]\nWeb = 8080", "key `ports.base.Web`"),
-            ("name = \"d\"\n[ports.base]\na = 8080\nb = 8080", "also the base of `a`"),
-            ("name = \"d\"\n[tiers.free]\nmemory = \"lots\"", "key `tiers.free.memory`"),
-            ("name = \"d\"\n[tiers.free]\ncpus = -1.0", "key `tiers.free.cpus`"),
-            ("name = \"d\"\n[instances]\ndefault_tier = \"gold\"", "`[tiers.gold]`"),
-            ("name = \"d\"\n[instances]\ndata_subdirs = [\"../x\"]", "without `..`"),
-            ("name = \"d\"\n[ports]\nstrategy = \"random\"", "unknown variant"),
+            (
+                "name = \"d\"\n[ports.base]\nweb = 80",
+                "key `ports.base.web`",
+            ),
+            (
+                "name = \"d\"\n[ports.base]\nWeb = 8080",
+                "key `ports.base.Web`",
+            ),
+            (
+                "name = \"d\"\n[ports.base]\na = 8080\nb = 8080",
+                "also the base of `a`",
+            ),
+            (
+                "name = \"d\"\n[tiers.free]\nmemory = \"lots\"",
+                "key `tiers.free.memory`",
+            ),
+            (
+                "name = \"d\"\n[tiers.free]\ncpus = -1.0",
+                "key `tiers.free.cpus`",
+            ),
+            (
+                "name = \"d\"\n[instances]\ndefault_tier = \"gold\"",
+                "`[tiers.gold]`",
+            ),
+            (
+                "name = \"d\"\n[instances]\ndata_subdirs = [\"../x\"]",
+                "without `..`",
+            ),
+            (
+                "name = \"d\"\n[ports]\nstrategy = \"random\"",
+                "unknown variant",
+            ),
         ];
         for (text, needle) in cases {
             let err = parse(text).unwrap_err().to_string();

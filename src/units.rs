@@ -29,7 +29,7 @@ pub fn parse_bytes(text: &str) -> Option<u64> {
 /// Formats bytes the short way docker accepts back: `256m`, `1g`, `1536k`.
 pub fn format_bytes(bytes: u64) -> String {
     for (unit, factor) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if bytes >= factor && bytes % factor == 0 {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
             return format!("{}{unit}", bytes / factor);
         }
     }

@@ -30,11 +30,18 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         .map(|i| i.data_dir.clone())
         .unwrap_or_else(|| stack.data_root.join(name));
     let what = if args.keep_data {
-        format!("instance `{name}` (keeping its data in `{}`)", data_dir.display())
+        format!(
+            "instance `{name}` (keeping its data in `{}`)",
+            data_dir.display()
+        )
     } else {
         format!("instance `{name}` and its data in `{}`", data_dir.display())
     };
-    confirm(args.yes, &format!("clean of instance `{name}`"), &format!("Delete {what}?"))?;
+    confirm(
+        args.yes,
+        &format!("clean of instance `{name}`"),
+        &format!("Delete {what}?"),
+    )?;
 
     let mut locked = registry_file(&stack).lock()?;
     let registered = locked.registry.instances.get(name).cloned();
@@ -85,7 +92,11 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     match &registered {
         Some(i) if !i.ports.is_empty() => p.success(format!(
             "cleaned instance `{name}`; freed ports {}",
-            i.ports.values().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            i.ports
+                .values()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         Some(_) => p.success(format!("cleaned instance `{name}`")),
         None => p.success(format!(

@@ -31,7 +31,11 @@ pub struct Spec {
 impl Spec {
     pub fn from_args(stack: &Stack, args: &CreateArgs) -> Result<Spec, Error> {
         names::validate_instance_name(&args.name)?;
-        let domain = args.domain.as_deref().map(names::validate_domain).transpose()?;
+        let domain = args
+            .domain
+            .as_deref()
+            .map(names::validate_domain)
+            .transpose()?;
         let mut pinned = IndexMap::new();
         for spec in &args.ports {
             let (name, port) = ports::parse_pin(spec)?;
@@ -97,7 +101,11 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
     let files = InstanceFiles::in_dir(stack.instance_dir(&spec.name));
     lookup_files_dir_free(&files.dir, &spec.name)?;
 
-    let probe: &dyn HostProbe = if stack.config.ports.host_check { &BindProbe } else { &NoProbe };
+    let probe: &dyn HostProbe = if stack.config.ports.host_check {
+        &BindProbe
+    } else {
+        &NoProbe
+    };
     let request = Request {
         name: spec.name.clone(),
         index: spec.index,
@@ -169,7 +177,10 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
     let _ = staging.keep();
     let _ = sync_dir(&stack.instances_dir);
 
-    locked.registry.instances.insert(spec.name.clone(), inst.clone());
+    locked
+        .registry
+        .instances
+        .insert(spec.name.clone(), inst.clone());
     if let Err(e) = locked.commit() {
         let _ = datadir::remove_checked(&files.dir, &stack.instances_dir, &marker("files"));
         undo_data();
@@ -208,7 +219,13 @@ fn stage_files(
     // Templates see the final directory, not the staging one.
     ctx.instance_dir = stack.instance_dir(name).to_string_lossy().into_owned();
     let rendered = render::render_instance(stack, &ctx, &secrets)?;
-    render::write_files(&files, &rendered.env, &rendered.env, &rendered.override_file, &secrets)?;
+    render::write_files(
+        &files,
+        &rendered.env,
+        &rendered.env,
+        &rendered.override_file,
+        &secrets,
+    )?;
     datadir::write_marker(staging.path(), marker)?;
     Ok(staging)
 }

@@ -44,7 +44,11 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
         if let Some(pids) = l.pids {
             parts.push(format!("pids {pids}"));
         }
-        if parts.is_empty() { "none".to_string() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
     };
     let rows = [
         ("name", name.to_string()),

@@ -21,7 +21,13 @@ fn name_from_dir(dir: &Path) -> String {
         .unwrap_or_default();
     let cleaned: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let cleaned = cleaned.trim_matches(|c| c == '-' || c == '_').to_string();
     if names::valid_project_name(&cleaned) {
@@ -51,7 +57,10 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<()> {
         None => name_from_dir(&dir),
     };
     let files: Vec<(PathBuf, String)> = vec![
-        (dir.join("mrctl.toml"), STARTER_CONFIG.replace("__NAME__", &name)),
+        (
+            dir.join("mrctl.toml"),
+            STARTER_CONFIG.replace("__NAME__", &name),
+        ),
         (dir.join("docker-compose.yml"), STARTER_COMPOSE.to_string()),
         (dir.join("templates/env.j2"), BUILTIN_ENV.to_string()),
         (
@@ -64,20 +73,23 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<()> {
     {
         return Err(Error::PathExists {
             path: existing.clone(),
-            reason: "`mrctl init` does not overwrite it (pass `--force` to replace the starter files)"
-                .into(),
+            reason:
+                "`mrctl init` does not overwrite it (pass `--force` to replace the starter files)"
+                    .into(),
         }
         .into());
     }
     for (path, text) in &files {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("create directory", parent, e))?;
         }
         std::fs::write(path, text).map_err(|e| Error::io("write", path, e))?;
     }
     let gitignore = dir.join(".gitignore");
     if !gitignore.exists() {
-        std::fs::write(&gitignore, STARTER_GITIGNORE).map_err(|e| Error::io("write", &gitignore, e))?;
+        std::fs::write(&gitignore, STARTER_GITIGNORE)
+            .map_err(|e| Error::io("write", &gitignore, e))?;
     }
     let p = &ctx.printer;
     if p.json {

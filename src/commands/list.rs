@@ -46,5 +46,8 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    p.table(&["NAME", "INDEX", "DOMAIN", "PROJECT", "PORTS", "TIER"], &rows)
+    p.table(
+        &["NAME", "INDEX", "DOMAIN", "PROJECT", "PORTS", "TIER"],
+        &rows,
+    )
 }

@@ -59,7 +59,11 @@ pub fn registry_file(stack: &Stack) -> RegistryFile {
 }
 
 /// The instance `name` of `registry`, or an error naming it and the stack.
-pub fn lookup<'r>(stack: &Stack, registry: &'r Registry, name: &str) -> Result<&'r Instance, Error> {
+pub fn lookup<'r>(
+    stack: &Stack,
+    registry: &'r Registry,
+    name: &str,
+) -> Result<&'r Instance, Error> {
     crate::names::validate_instance_name(name)?;
     registry
         .instances

@@ -11,7 +11,11 @@ pub fn run(ctx: &Ctx, args: &PortsArgs) -> anyhow::Result<()> {
     let registry = registry_file(&stack).load()?;
     let inst = lookup(&stack, &registry, &args.name)?;
     let p = &ctx.printer;
-    let format = if p.json { PortsFormat::Json } else { args.format };
+    let format = if p.json {
+        PortsFormat::Json
+    } else {
+        args.format
+    };
     match format {
         PortsFormat::Json => p.json(&inst.ports),
         PortsFormat::Env => {

@@ -49,7 +49,10 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     if let Some(cur) = current.as_deref().filter(|_| env_changed) {
         let backup = files.dir.join(".env.bak");
         write_atomic(&backup, cur.as_bytes(), 0o600)?;
-        p.message(format!("kept the previous env file as {}", rel(&stack, &backup)));
+        p.message(format!(
+            "kept the previous env file as {}",
+            rel(&stack, &backup)
+        ));
     }
     if let Some(old) = old_override.as_deref().filter(|_| override_changed) {
         let backup = files.dir.join("docker-compose.override.yml.bak");

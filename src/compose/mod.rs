@@ -26,7 +26,12 @@ pub fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
     Error::Compose {
         path: path.to_path_buf(),
         position,
-        message: message.lines().next().unwrap_or_default().trim().to_string(),
+        message: message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
@@ -62,7 +67,11 @@ mod tests {
         let a = dir.path().join("a.yml");
         let b = dir.path().join("b.yml");
         std::fs::write(&a, "services:\n  web:\n    image: x\n  db:\n    image: y\n").unwrap();
-        std::fs::write(&b, "services:\n  db:\n    ports: []\n  cache:\n    image: z\n").unwrap();
+        std::fs::write(
+            &b,
+            "services:\n  db:\n    ports: []\n  cache:\n    image: z\n",
+        )
+        .unwrap();
         assert_eq!(service_names(&[a, b]).unwrap(), ["web", "db", "cache"]);
     }
 
