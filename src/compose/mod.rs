@@ -1,11 +1,21 @@
-//! Compose files: loading YAML with positions in errors. The engine issue
-//! grows this into merge, interpolation, validation and planning; the offline
-//! core needs only the service names, for templates.
+//! Compose files, pure: load the stack's base files plus an instance's
+//! override, interpolate, merge by the compose specification's rules,
+//! validate the supported subset, and plan the dependency waves. Nothing here
+//! talks to Docker.
 
-use std::path::Path;
+mod convert;
+mod interpolate;
+mod load;
+pub mod model;
+
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_json::{Map, Value};
+
+pub use interpolate::{InterpolationError, interpolate};
+pub use model::*;
 
 use crate::error::{Error, Position, Result};
 
@@ -36,6 +46,7 @@ pub fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
 }
 
 /// The service names of the base compose files, in first-seen order.
+/// (Cheap: used by templates, before any interpolation.)
 pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
     #[derive(Deserialize)]
     struct Names {
@@ -47,6 +58,9 @@ pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
         let path = path.as_ref();
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::io("read compose file", path, e))?;
+        if text.trim().is_empty() {
+            continue;
+        }
         let doc: Names = serde_saphyr::from_str(&text).map_err(|e| yaml_error(path, &e))?;
         for name in doc.services.unwrap_or_default().into_keys() {
             if !names.contains(&name) {
@@ -57,30 +71,189 @@ pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
     Ok(names)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_in_order_across_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a.yml");
-        let b = dir.path().join("b.yml");
-        std::fs::write(&a, "services:\n  web:\n    image: x\n  db:\n    image: y\n").unwrap();
-        std::fs::write(
-            &b,
-            "services:\n  db:\n    ports: []\n  cache:\n    image: z\n",
-        )
-        .unwrap();
-        assert_eq!(service_names(&[a, b]).unwrap(), ["web", "db", "cache"]);
-    }
-
-    #[test]
-    fn yaml_errors_have_positions() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a.yml");
-        std::fs::write(&a, "services:\n  web:\n    image: [x\n").unwrap();
-        let err = service_names(&[&a]).unwrap_err().to_string();
-        assert!(err.contains("a.yml:"), "{err}");
-    }
+/// What `load_project` needs.
+pub struct LoadOptions<'a> {
+    /// Compose project name.
+    pub project: &'a str,
+    /// Directory relative paths resolve against (the stack directory).
+    pub working_dir: &'a Path,
+    /// Files in merge order: the base files, then the instance override.
+    pub files: &'a [PathBuf],
+    /// Interpolation variables: the instance env file under the process environment.
+    pub variables: &'a IndexMap<String, String>,
+    /// Active profiles (`COMPOSE_PROFILES`).
+    pub profiles: &'a [String],
 }
+
+/// Loads, merges, validates and resolves a project.
+pub fn load_project(opts: &LoadOptions<'_>) -> Result<Project> {
+    let lookup = |k: &str| opts.variables.get(k).cloned();
+    let mut unset = Vec::new();
+    let mut merged: Map<String, Value> = Map::new();
+    for file in opts.files {
+        let loaded = load::load_file(file, opts.working_dir, &lookup, &mut unset)?;
+        load::merge_docs(&mut merged, loaded.doc);
+    }
+    let first = opts.files.first().cloned().unwrap_or_default();
+    let err = |message: String| Error::Compose {
+        path: first.clone(),
+        position: None,
+        message,
+    };
+    let networks =
+        convert::resources(merged.get("networks"), opts.project, "networks").map_err(&err)?;
+    let volumes: IndexMap<String, Volume> =
+        convert::resources(merged.get("volumes"), opts.project, "volumes")
+            .map_err(&err)?
+            .into_iter()
+            .map(|(k, n)| {
+                (
+                    k,
+                    Volume {
+                        name: n.name,
+                        external: n.external,
+                        driver: n.driver,
+                        labels: n.labels,
+                        driver_opts: n.driver_opts,
+                    },
+                )
+            })
+            .collect();
+    let mut services = IndexMap::new();
+    if let Some(Value::Object(raw)) = merged.get("services") {
+        for (name, svc) in raw {
+            if !valid_service_name(name) {
+                return Err(err(format!(
+                    "service name `{name}` is not valid (letters, digits, `.`, `_` and `-`)"
+                )));
+            }
+            let Value::Object(svc) = svc else { continue };
+            let service = convert::service(name, svc, &volumes, &lookup)
+                .map_err(|m| err(format!("service `{name}`: {m}")))?;
+            services.insert(name.clone(), service);
+        }
+    }
+    // Profiles: a service with profiles runs only when one of them is active.
+    services.retain(|_, s: &mut Service| {
+        s.profiles.is_empty() || s.profiles.iter().any(|p| opts.profiles.contains(p))
+    });
+    if services.is_empty() {
+        return Err(err(
+            "no services to run (none defined, or all behind inactive profiles)".into(),
+        ));
+    }
+    let mut used_networks: IndexMap<String, Network> = IndexMap::new();
+    for svc in services.values() {
+        for dep in svc.depends_on.keys() {
+            if !services.contains_key(dep) {
+                return Err(err(format!(
+                    "service `{}` depends on `{dep}`, which is not defined or not active",
+                    svc.name
+                )));
+            }
+        }
+        for key in svc.networks.keys() {
+            let net = match networks.get(key) {
+                Some(n) => n.clone(),
+                None if key == "default" => Network {
+                    name: format!("{}_default", opts.project),
+                    external: false,
+                    driver: None,
+                    internal: false,
+                    labels: IndexMap::new(),
+                    driver_opts: IndexMap::new(),
+                },
+                None => {
+                    return Err(err(format!(
+                        "service `{}` uses network `{key}`, which is not declared under the top-level `networks`",
+                        svc.name
+                    )));
+                }
+            };
+            used_networks.entry(key.clone()).or_insert(net);
+        }
+    }
+    let used_volumes: IndexMap<String, Volume> = volumes
+        .into_iter()
+        .filter(|(k, _)| {
+            services.values().any(|s| {
+                s.mounts
+                    .iter()
+                    .any(|m| m.kind == MountKind::Volume && m.source.as_deref() == Some(k.as_str()))
+            })
+        })
+        .collect();
+    let mut container_names: IndexMap<String, &str> = IndexMap::new();
+    for s in services.values() {
+        if let Some(cn) = &s.container_name
+            && let Some(other) = container_names.insert(cn.clone(), &s.name)
+        {
+            return Err(err(format!(
+                "services `{other}` and `{}` both use container_name `{cn}`",
+                s.name
+            )));
+        }
+    }
+    let project = Project {
+        name: opts.project.to_string(),
+        working_dir: opts.working_dir.to_path_buf(),
+        config_files: opts.files.to_vec(),
+        services,
+        networks: used_networks,
+        volumes: used_volumes,
+        unset_variables: unset,
+    };
+    waves(&project).map_err(err)?;
+    Ok(project)
+}
+
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Services in dependency waves: each wave depends only on earlier ones, so
+/// a wave's services can start together. Order within a wave follows the file.
+pub fn waves(project: &Project) -> std::result::Result<Vec<Vec<String>>, String> {
+    let mut placed: IndexMap<&str, usize> = IndexMap::new();
+    let mut waves: Vec<Vec<String>> = Vec::new();
+    while placed.len() < project.services.len() {
+        let ready: Vec<&str> = project
+            .services
+            .values()
+            .filter(|s| !placed.contains_key(s.name.as_str()))
+            .filter(|s| s.depends_on.keys().all(|d| placed.contains_key(d.as_str())))
+            .map(|s| s.name.as_str())
+            .collect();
+        if ready.is_empty() {
+            let stuck: Vec<String> = project
+                .services
+                .keys()
+                .filter(|n| !placed.contains_key(n.as_str()))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            return Err(format!(
+                "dependency cycle among services {}",
+                stuck.join(", ")
+            ));
+        }
+        let wave = waves.len();
+        for name in &ready {
+            placed.insert(name, wave);
+        }
+        waves.push(ready.into_iter().map(str::to_string).collect());
+    }
+    Ok(waves)
+}
+
+/// The container name of a service: `container_name`, else `<project>-<service>-1`.
+pub fn container_name(project: &str, svc: &Service) -> String {
+    svc.container_name
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{}-1", svc.name))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,745 @@
+//! The merged document → the typed project, validating values on the way.
+//! Every error names the service and the key.
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use super::load::{kind, scalar};
+use super::model::*;
+use crate::units::{parse_bytes, parse_duration};
+
+type R<T> = std::result::Result<T, String>;
+
+fn string(v: &Value, key: &str) -> R<String> {
+    scalar(v).ok_or_else(|| format!("`{key}` must be a string, not {}", kind(v)))
+}
+
+fn opt_string(svc: &Map<String, Value>, key: &str) -> R<Option<String>> {
+    match svc.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => string(v, key).map(Some),
+    }
+}
+
+fn string_map(v: Option<&Value>, key: &str) -> R<IndexMap<String, String>> {
+    let mut out = IndexMap::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let s = if v.is_null() {
+                    String::new()
+                } else {
+                    string(v, &format!("{key}.{k}"))?
+                };
+                out.insert(k.clone(), s);
+            }
+        }
+        Some(other) => return Err(format!("`{key}` must be a mapping, not {}", kind(other))),
+    }
+    Ok(out)
+}
+
+/// A command or entrypoint: a list, or a string split like a shell would.
+fn command(v: Option<&Value>, key: &str) -> R<Option<Vec<String>>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => shell_words::split(s)
+            .map(Some)
+            .map_err(|e| format!("`{key}`: cannot split `{s}`: {e}")),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| string(x, &format!("{key}[{i}]")))
+            .collect::<R<Vec<_>>>()
+            .map(Some),
+        Some(other) => Err(format!(
+            "`{key}` must be a string or a list, not {}",
+            kind(other)
+        )),
+    }
+}
+
+fn duration_ms(v: Option<&Value>, key: &str) -> R<Option<u64>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => {
+            let s = string(v, key)?;
+            parse_duration(&s)
+                .map(|d| Some(d.as_millis() as u64))
+                .ok_or_else(|| format!("`{key}`: `{s}` is not a duration (e.g. `10s`, `1m30s`)"))
+        }
+    }
+}
+
+fn port_number(s: &str, what: &str, spec: &str) -> R<u16> {
+    s.parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("port `{spec}`: {what} `{s}` is not a port (1-65535)"))
+}
+
+/// `[HOST_IP:][HOST_PORT[-END]:]CONTAINER_PORT[-END][/PROTOCOL]`.
+fn short_ports(spec: &str) -> R<Vec<Port>> {
+    let (body, protocol) = match spec.rsplit_once('/') {
+        Some((b, p)) if matches!(p, "tcp" | "udp" | "sctp") => (b, p.to_string()),
+        Some((_, p)) => return Err(format!("port `{spec}`: unknown protocol `{p}`")),
+        None => (spec, "tcp".to_string()),
+    };
+    // An IPv6 host address is bracketed: [::1]:8080:80.
+    let (host_ip, rest) = if let Some(stripped) = body.strip_prefix('[') {
+        let (ip, rest) = stripped
+            .split_once("]:")
+            .ok_or_else(|| format!("port `{spec}`: unterminated `[`"))?;
+        (Some(ip.to_string()), rest)
+    } else {
+        (None, body)
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (host_ip, published, target) = match (host_ip, parts.as_slice()) {
+        (None, [t]) => (None, None, *t),
+        (None, [p, t]) => (None, Some(*p), *t),
+        (None, [ip, p, t]) => (Some(ip.to_string()), Some(*p), *t),
+        (Some(ip), [p, t]) => (Some(ip), Some(*p), *t),
+        _ => {
+            return Err(format!(
+                "port `{spec}` is not `[HOST_IP:]HOST_PORT:CONTAINER_PORT`"
+            ));
+        }
+    };
+    let range = |s: &str, what: &str| -> R<(u16, u16)> {
+        match s.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (port_number(a, what, spec)?, port_number(b, what, spec)?);
+                if a > b {
+                    return Err(format!("port `{spec}`: range `{s}` runs backwards"));
+                }
+                Ok((a, b))
+            }
+            None => {
+                let p = port_number(s, what, spec)?;
+                Ok((p, p))
+            }
+        }
+    };
+    let (t0, t1) = range(target, "container port")?;
+    let published = match published.filter(|p| !p.is_empty()) {
+        Some(p) => Some(range(p, "host port")?),
+        None => None,
+    };
+    if let Some((p0, p1)) = published
+        && p1 - p0 != t1 - t0
+        && p0 != p1
+    {
+        return Err(format!(
+            "port `{spec}`: host and container ranges differ in length"
+        ));
+    }
+    let host_ip = host_ip.filter(|ip| !ip.is_empty());
+    Ok((t0..=t1)
+        .enumerate()
+        .map(|(i, target)| Port {
+            host_ip: host_ip.clone(),
+            published: published.map(|(p0, p1)| if p0 == p1 { p0 } else { p0 + i as u16 }),
+            target,
+            protocol: protocol.clone(),
+        })
+        .collect())
+}
+
+fn ports(v: Option<&Value>) -> R<Vec<Port>> {
+    let mut out = Vec::new();
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(out);
+    };
+    let Value::Array(items) = v else {
+        return Err(format!("`ports` must be a list, not {}", kind(v)));
+    };
+    for item in items {
+        match item {
+            Value::Object(m) => {
+                for k in m.keys() {
+                    if ![
+                        "target",
+                        "published",
+                        "host_ip",
+                        "protocol",
+                        "mode",
+                        "name",
+                        "app_protocol",
+                    ]
+                    .contains(&k.as_str())
+                    {
+                        return Err(format!("`ports`: key `{k}` is not supported"));
+                    }
+                }
+                let target = m
+                    .get("target")
+                    .and_then(scalar)
+                    .ok_or("`ports`: the long form needs `target`")?;
+                let target = port_number(&target, "target", &target)?;
+                let published = match m.get("published").and_then(scalar) {
+                    Some(p) if !p.is_empty() => Some(port_number(&p, "published", &p)?),
+                    _ => None,
+                };
+                out.push(Port {
+                    host_ip: m.get("host_ip").and_then(scalar).filter(|s| !s.is_empty()),
+                    published,
+                    target,
+                    protocol: m
+                        .get("protocol")
+                        .and_then(scalar)
+                        .unwrap_or_else(|| "tcp".into()),
+                });
+            }
+            other => {
+                let spec = scalar(other)
+                    .ok_or_else(|| format!("`ports` items must be strings, not {}", kind(other)))?;
+                out.extend(short_ports(&spec)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn mounts(v: Option<&Value>, volumes: &IndexMap<String, Volume>) -> R<Vec<Mount>> {
+    let mut out = Vec::new();
+    let Some(Value::Array(items)) = v else {
+        return Ok(out);
+    };
+    for item in items {
+        let Value::Object(m) = item else { continue };
+        for k in m.keys() {
+            if ![
+                "type",
+                "source",
+                "target",
+                "read_only",
+                "volume",
+                "bind",
+                "tmpfs",
+                "consistency",
+            ]
+            .contains(&k.as_str())
+            {
+                return Err(format!("`volumes`: key `{k}` is not supported"));
+            }
+        }
+        let target = m
+            .get("target")
+            .and_then(scalar)
+            .ok_or("`volumes`: each mount needs a `target`")?;
+        if !target.starts_with('/') {
+            return Err(format!(
+                "`volumes`: the target `{target}` must be an absolute path"
+            ));
+        }
+        let kind = match m.get("type").and_then(Value::as_str).unwrap_or("volume") {
+            "bind" => MountKind::Bind,
+            "volume" => MountKind::Volume,
+            "tmpfs" => MountKind::Tmpfs,
+            other => return Err(format!("`volumes`: type `{other}` is not supported")),
+        };
+        let source = m.get("source").and_then(scalar).filter(|s| !s.is_empty());
+        match kind {
+            MountKind::Bind if source.is_none() => {
+                return Err(format!(
+                    "`volumes`: the bind mount at `{target}` needs a `source`"
+                ));
+            }
+            MountKind::Volume => {
+                if let Some(s) = &source
+                    && !volumes.contains_key(s)
+                {
+                    return Err(format!(
+                        "`volumes`: volume `{s}` is not declared under the top-level `volumes`"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        out.push(Mount {
+            kind,
+            source,
+            target,
+            read_only: m.get("read_only").and_then(Value::as_bool).unwrap_or(false),
+        });
+    }
+    Ok(out)
+}
+
+fn healthcheck(v: Option<&Value>) -> R<Option<Healthcheck>> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Value::Object(m) = v else {
+        return Err(format!("`healthcheck` must be a mapping, not {}", kind(v)));
+    };
+    for k in m.keys() {
+        if ![
+            "test",
+            "interval",
+            "timeout",
+            "retries",
+            "start_period",
+            "start_interval",
+            "disable",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(format!("`healthcheck`: key `{k}` is not supported"));
+        }
+    }
+    if m.get("disable").and_then(Value::as_bool) == Some(true) {
+        return Ok(Some(Healthcheck {
+            test: vec!["NONE".into()],
+            interval_ms: None,
+            timeout_ms: None,
+            start_period_ms: None,
+            retries: None,
+        }));
+    }
+    let test = match m.get("test") {
+        Some(Value::String(s)) => vec!["CMD-SHELL".to_string(), s.clone()],
+        Some(Value::Array(items)) => {
+            let t: Vec<String> = items
+                .iter()
+                .map(|x| scalar(x).unwrap_or_default())
+                .collect();
+            match t.first().map(String::as_str) {
+                Some("CMD" | "CMD-SHELL" | "NONE") => t,
+                _ => {
+                    return Err(
+                        "`healthcheck.test` must start with `CMD`, `CMD-SHELL` or `NONE`".into(),
+                    );
+                }
+            }
+        }
+        None => return Err("`healthcheck` needs a `test`".into()),
+        Some(other) => {
+            return Err(format!(
+                "`healthcheck.test` must be a string or a list, not {}",
+                kind(other)
+            ));
+        }
+    };
+    let retries = match m.get("retries") {
+        None => None,
+        Some(v) => Some(
+            scalar(v)
+                .and_then(|s| s.parse::<i64>().ok())
+                .filter(|r| *r >= 0)
+                .ok_or("`healthcheck.retries` must be a whole number")?,
+        ),
+    };
+    Ok(Some(Healthcheck {
+        test,
+        interval_ms: duration_ms(m.get("interval"), "healthcheck.interval")?,
+        timeout_ms: duration_ms(m.get("timeout"), "healthcheck.timeout")?,
+        start_period_ms: duration_ms(m.get("start_period"), "healthcheck.start_period")?,
+        retries,
+    }))
+}
+
+fn limits(svc: &Map<String, Value>) -> R<Limits> {
+    let memory = |v: &Value, key: &str| -> R<i64> {
+        let s = string(v, key)?;
+        parse_bytes(&s)
+            .filter(|b| *b >= 6 << 20 && *b <= i64::MAX as u64)
+            .map(|b| b as i64)
+            .ok_or_else(|| format!("`{key}`: `{s}` is not a memory size of at least 6m"))
+    };
+    let cpus = |v: &Value, key: &str| -> R<i64> {
+        let s = string(v, key)?;
+        s.parse::<f64>()
+            .ok()
+            .filter(|c| *c > 0.0 && *c <= 1024.0)
+            .map(|c| (c * 1e9) as i64)
+            .ok_or_else(|| format!("`{key}`: `{s}` is not a positive number of CPUs"))
+    };
+    let pids = |v: &Value, key: &str| -> R<i64> {
+        scalar(v)
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("`{key}` must be a positive whole number"))
+    };
+    let mut own = Limits {
+        memory: svc
+            .get("mem_limit")
+            .map(|v| memory(v, "mem_limit"))
+            .transpose()?,
+        nano_cpus: svc.get("cpus").map(|v| cpus(v, "cpus")).transpose()?,
+        pids: svc
+            .get("pids_limit")
+            .map(|v| pids(v, "pids_limit"))
+            .transpose()?,
+    };
+    if let Some(deploy) = svc.get("deploy") {
+        let Value::Object(d) = deploy else {
+            return Err("`deploy` must be a mapping".into());
+        };
+        for k in d.keys() {
+            if k != "resources" {
+                return Err(format!(
+                    "`deploy.{k}` is not supported (only `deploy.resources.limits`)"
+                ));
+            }
+        }
+        if let Some(Value::Object(r)) = d.get("resources") {
+            for k in r.keys() {
+                if k != "limits" {
+                    return Err(format!(
+                        "`deploy.resources.{k}` is not supported (only `limits`)"
+                    ));
+                }
+            }
+            if let Some(Value::Object(l)) = r.get("limits") {
+                for k in l.keys() {
+                    if !["cpus", "memory", "pids"].contains(&k.as_str()) {
+                        return Err(format!("`deploy.resources.limits.{k}` is not supported"));
+                    }
+                }
+                let deploy_limits = Limits {
+                    memory: l
+                        .get("memory")
+                        .map(|v| memory(v, "deploy.resources.limits.memory"))
+                        .transpose()?,
+                    nano_cpus: l
+                        .get("cpus")
+                        .map(|v| cpus(v, "deploy.resources.limits.cpus"))
+                        .transpose()?,
+                    pids: l
+                        .get("pids")
+                        .map(|v| pids(v, "deploy.resources.limits.pids"))
+                        .transpose()?,
+                };
+                own = own.min(deploy_limits);
+            }
+        }
+    }
+    Ok(own)
+}
+
+fn ulimits(v: Option<&Value>) -> R<IndexMap<String, Ulimit>> {
+    let mut out = IndexMap::new();
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(out);
+    };
+    let Value::Object(m) = v else {
+        return Err(format!("`ulimits` must be a mapping, not {}", kind(v)));
+    };
+    let num = |v: Option<&Value>, key: &str| -> R<i64> {
+        v.and_then(scalar)
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(|| format!("`ulimits.{key}` must be a whole number"))
+    };
+    for (name, v) in m {
+        let u = match v {
+            Value::Object(lim) => Ulimit {
+                soft: num(lim.get("soft"), &format!("{name}.soft"))?,
+                hard: num(lim.get("hard"), &format!("{name}.hard"))?,
+            },
+            other => {
+                let n = num(Some(other), name)?;
+                Ulimit { soft: n, hard: n }
+            }
+        };
+        out.insert(name.clone(), u);
+    }
+    Ok(out)
+}
+
+fn restart(v: Option<String>) -> R<Option<String>> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some("no" | "always" | "unless-stopped" | "on-failure") => Ok(v),
+        Some(s) if s.starts_with("on-failure:") && s[11..].parse::<u32>().is_ok() => Ok(v),
+        Some("false") => Ok(Some("no".into())),
+        Some(s) => Err(format!(
+            "`restart`: `{s}` is not one of `no`, `always`, `on-failure[:N]`, `unless-stopped`"
+        )),
+    }
+}
+
+fn environment(
+    svc: &Map<String, Value>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> R<IndexMap<String, String>> {
+    let mut env = IndexMap::new();
+    if let Some(Value::Array(files)) = svc.get("env_file") {
+        for f in files {
+            let path = f.get("path").and_then(Value::as_str).unwrap_or_default();
+            let required = f.get("required").and_then(Value::as_bool).unwrap_or(true);
+            match std::fs::read_to_string(path) {
+                Ok(text) => env.extend(crate::envfile::parse_env(&text)),
+                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("`env_file`: cannot read `{path}`: {e}")),
+            }
+        }
+    }
+    if let Some(Value::Object(m)) = svc.get("environment") {
+        for (k, v) in m {
+            match v {
+                // `- KEY` without a value passes the variable through, if it is set.
+                Value::Null => {
+                    if let Some(val) = lookup(k) {
+                        env.insert(k.clone(), val);
+                    }
+                }
+                v => {
+                    env.insert(k.clone(), string(v, &format!("environment.{k}"))?);
+                }
+            }
+        }
+    }
+    Ok(env)
+}
+
+fn depends_on(v: Option<&Value>) -> R<IndexMap<String, Condition>> {
+    let mut out = IndexMap::new();
+    let Some(Value::Object(m)) = v else {
+        return Ok(out);
+    };
+    for (dep, spec) in m {
+        let condition = match spec.get("condition").and_then(Value::as_str) {
+            None | Some("service_started") => Condition::ServiceStarted,
+            Some("service_healthy") => Condition::ServiceHealthy,
+            Some("service_completed_successfully") => Condition::ServiceCompletedSuccessfully,
+            Some(other) => {
+                return Err(format!(
+                    "`depends_on.{dep}.condition`: unknown condition `{other}`"
+                ));
+            }
+        };
+        if let Value::Object(s) = spec {
+            for k in s.keys() {
+                if !["condition", "restart", "required"].contains(&k.as_str()) {
+                    return Err(format!("`depends_on.{dep}`: key `{k}` is not supported"));
+                }
+            }
+        }
+        out.insert(dep.clone(), condition);
+    }
+    Ok(out)
+}
+
+fn service_networks(v: Option<&Value>) -> R<IndexMap<String, Vec<String>>> {
+    let mut out = IndexMap::new();
+    match v {
+        None | Some(Value::Null) => {
+            out.insert("default".to_string(), Vec::new());
+        }
+        Some(Value::Object(m)) => {
+            for (net, spec) in m {
+                let mut aliases = Vec::new();
+                if let Value::Object(s) = spec {
+                    for k in s.keys() {
+                        if k != "aliases" {
+                            return Err(format!(
+                                "`networks.{net}`: key `{k}` is not supported (only `aliases`)"
+                            ));
+                        }
+                    }
+                    if let Some(Value::Array(a)) = s.get("aliases") {
+                        aliases = a.iter().filter_map(scalar).collect();
+                    }
+                }
+                out.insert(net.clone(), aliases);
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "`networks` must be a list or a mapping, not {}",
+                kind(other)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Converts one merged service.
+pub fn service(
+    name: &str,
+    svc: &Map<String, Value>,
+    volumes: &IndexMap<String, Volume>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> R<Service> {
+    let image = opt_string(svc, "image")?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or("`image` is required (mrctl does not build images)")?;
+    let profiles = match svc.get("profiles") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
+        Some(other) => return Err(format!("`profiles` must be a list, not {}", kind(other))),
+    };
+    let expose = match svc.get("expose") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
+        Some(other) => return Err(format!("`expose` must be a list, not {}", kind(other))),
+    };
+    let extra_hosts = match svc.get("extra_hosts") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|x| {
+                let s = scalar(x).unwrap_or_default();
+                // Compose accepts `host=ip` too; the engine wants `host:ip`.
+                match s.split_once('=') {
+                    Some((h, ip)) if !s.contains(':') || s.find('=') < s.find(':') => {
+                        format!("{h}:{ip}")
+                    }
+                    _ => s,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(cn) = opt_string(svc, "container_name")?
+        && !valid_container_name(&cn)
+    {
+        return Err(format!(
+            "`container_name`: `{cn}` is not a valid container name"
+        ));
+    }
+    Ok(Service {
+        name: name.to_string(),
+        image,
+        command: command(svc.get("command"), "command")?,
+        entrypoint: command(svc.get("entrypoint"), "entrypoint")?,
+        environment: environment(svc, lookup)?,
+        ports: ports(svc.get("ports"))?,
+        expose,
+        mounts: mounts(svc.get("volumes"), volumes)?,
+        networks: service_networks(svc.get("networks"))?,
+        depends_on: depends_on(svc.get("depends_on"))?,
+        healthcheck: healthcheck(svc.get("healthcheck"))?,
+        labels: string_map(svc.get("labels"), "labels")?,
+        restart: restart(opt_string(svc, "restart")?)?,
+        container_name: opt_string(svc, "container_name")?,
+        hostname: opt_string(svc, "hostname")?,
+        user: opt_string(svc, "user")?,
+        working_dir: opt_string(svc, "working_dir")?,
+        extra_hosts,
+        stop_grace_period_ms: duration_ms(svc.get("stop_grace_period"), "stop_grace_period")?,
+        stop_signal: opt_string(svc, "stop_signal")?,
+        ulimits: ulimits(svc.get("ulimits"))?,
+        profiles,
+        limits: limits(svc)?,
+    })
+}
+
+fn valid_container_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// Converts the top-level `networks` or `volumes` entries (volumes use the
+/// same shape, less `internal`).
+pub fn resources(v: Option<&Value>, project: &str, what: &str) -> R<IndexMap<String, Network>> {
+    let mut out = IndexMap::new();
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(out);
+    };
+    let Value::Object(m) = v else {
+        return Err(format!(
+            "top-level `{what}` must be a mapping, not {}",
+            kind(v)
+        ));
+    };
+    let allowed: &[&str] = if what == "networks" {
+        &[
+            "name",
+            "external",
+            "driver",
+            "driver_opts",
+            "labels",
+            "internal",
+            "attachable",
+        ]
+    } else {
+        &["name", "external", "driver", "driver_opts", "labels"]
+    };
+    for (key, spec) in m {
+        let spec = match spec {
+            Value::Null => Map::new(),
+            Value::Object(s) => s.clone(),
+            other => {
+                return Err(format!(
+                    "`{what}.{key}` must be a mapping, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        for k in spec.keys() {
+            if !allowed.contains(&k.as_str()) {
+                return Err(format!("`{what}.{key}`: key `{k}` is not supported"));
+            }
+        }
+        let external = match spec.get("external") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Object(_)) => true,
+            Some(other) => {
+                return Err(format!(
+                    "`{what}.{key}.external` must be true or false, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        let explicit = spec.get("name").and_then(scalar).or_else(|| {
+            spec.get("external")
+                .and_then(|e| e.get("name"))
+                .and_then(scalar)
+        });
+        let name = match explicit {
+            Some(n) => n,
+            None if external => key.clone(),
+            None => format!("{project}_{key}"),
+        };
+        out.insert(
+            key.clone(),
+            Network {
+                name,
+                external,
+                driver: spec.get("driver").and_then(scalar),
+                internal: spec
+                    .get("internal")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                labels: string_map(spec.get("labels"), &format!("{what}.{key}.labels"))?,
+                driver_opts: string_map(
+                    spec.get("driver_opts"),
+                    &format!("{what}.{key}.driver_opts"),
+                )?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_port_forms() {
+        let p = short_ports("8080:80").unwrap();
+        assert_eq!(p[0].published, Some(8080));
+        assert_eq!(p[0].target, 80);
+        let p = short_ports("127.0.0.1:8080:80/udp").unwrap();
+        assert_eq!(p[0].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(p[0].protocol, "udp");
+        let p = short_ports("80").unwrap();
+        assert_eq!(p[0].published, None);
+        let p = short_ports("3000-3002:4000-4002").unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!((p[2].published, p[2].target), (Some(3002), 4002));
+        let p = short_ports("[::1]:8080:80").unwrap();
+        assert_eq!(p[0].host_ip.as_deref(), Some("::1"));
+        for bad in [
+            "", "x:80", "8080:0", "70000:80", "80/icmp", "1:2:3:4", "5-3:5-3", "1-3:1-2",
+        ] {
+            assert!(short_ports(bad).is_err(), "{bad}");
+        }
+    }
+}

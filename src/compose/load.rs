@@ -1,0 +1,582 @@
+//! Loading compose files: parse each file (YAML errors carry file, line and
+//! column), refuse keys mrctl does not support (naming file, service and
+//! key), interpolate every string, normalise short forms, and merge the files
+//! in order by the compose specification's rules.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::interpolate::interpolate;
+use super::yaml_error;
+use crate::error::{Error, Result};
+
+/// Largest compose file read, against runaway inputs.
+const MAX_FILE_BYTES: u64 = 8 << 20;
+
+pub const TOP_LEVEL_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
+
+pub const SERVICE_KEYS: &[&str] = &[
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "expose",
+    "volumes",
+    "networks",
+    "depends_on",
+    "healthcheck",
+    "labels",
+    "restart",
+    "container_name",
+    "hostname",
+    "user",
+    "working_dir",
+    "extra_hosts",
+    "stop_grace_period",
+    "stop_signal",
+    "mem_limit",
+    "cpus",
+    "pids_limit",
+    "deploy",
+    "ulimits",
+    "profiles",
+];
+
+/// One parsed compose file, interpolated and normalised.
+pub struct Loaded {
+    pub doc: Map<String, Value>,
+}
+
+/// Reads, checks, interpolates and normalises one file.
+pub fn load_file(
+    path: &Path,
+    working_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<Loaded> {
+    let err = |message: String| Error::Compose {
+        path: path.to_path_buf(),
+        position: None,
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("read compose file", path, e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "the file is {} bytes; compose files over {MAX_FILE_BYTES} bytes are refused",
+            meta.len()
+        )));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("read compose file", path, e))?;
+    let doc: Value = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_saphyr::from_str(&text).map_err(|e| yaml_error(path, &e))?
+    };
+    let mut doc = match doc {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        other => {
+            return Err(err(format!(
+                "the top level must be a mapping, not {}",
+                kind(&other)
+            )));
+        }
+    };
+    for key in doc.keys() {
+        if !TOP_LEVEL_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
+            return Err(err(format!(
+                "top-level key `{key}` is not supported by mrctl"
+            )));
+        }
+    }
+    doc.retain(|k, _| !k.starts_with("x-") && k != "version");
+    if let Some(services) = doc.get("services") {
+        let Value::Object(services) = services else {
+            return Err(err(format!(
+                "`services` must be a mapping, not {}",
+                kind(services)
+            )));
+        };
+        for (name, svc) in services {
+            let Value::Object(svc) = svc else {
+                if svc.is_null() {
+                    continue;
+                }
+                return Err(err(format!(
+                    "service `{name}` must be a mapping, not {}",
+                    kind(svc)
+                )));
+            };
+            for key in svc.keys() {
+                if !SERVICE_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
+                    return Err(err(format!(
+                        "service `{name}`: key `{key}` is not supported by mrctl{}",
+                        if key == "build" {
+                            " (build the image first and name it in `image:`)"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+            }
+        }
+    }
+    let mut doc = Value::Object(doc);
+    interpolate_tree(&mut doc, "", lookup, unset)
+        .map_err(|(at, msg)| err(format!("`{at}`: {msg}")))?;
+    let Value::Object(mut doc) = doc else {
+        unreachable!()
+    };
+    if let Some(Value::Object(services)) = doc.get_mut("services") {
+        for (name, svc) in services.iter_mut() {
+            if svc.is_null() {
+                *svc = Value::Object(Map::new());
+            }
+            let Value::Object(svc) = svc else { continue };
+            svc.retain(|k, _| !k.starts_with("x-"));
+            normalize_service(svc, working_dir)
+                .map_err(|msg| err(format!("service `{name}`: {msg}")))?;
+        }
+    }
+    Ok(Loaded { doc })
+}
+
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn interpolate_tree(
+    v: &mut Value,
+    at: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> std::result::Result<(), (String, String)> {
+    match v {
+        Value::String(s) => {
+            *s = interpolate(s, lookup, unset).map_err(|e| (at.to_string(), e.to_string()))?;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate_tree(item, &format!("{at}[{i}]"), lookup, unset)?;
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let path = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                interpolate_tree(item, &path, lookup, unset)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A scalar as a string (`8080`, `true` and `"x"` all become text).
+pub fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `KEY=VALUE` list or mapping → mapping (a bare `KEY` maps to null).
+fn list_to_map(v: &Value, what: &str, sep: char) -> std::result::Result<Value, String> {
+    match v {
+        Value::Object(_) => Ok(v.clone()),
+        Value::Array(items) => {
+            let mut map = Map::new();
+            for item in items {
+                let s = scalar(item)
+                    .ok_or_else(|| format!("`{what}` items must be strings, not {}", kind(item)))?;
+                match s.split_once(sep) {
+                    Some((k, val)) => {
+                        map.insert(k.trim().to_string(), Value::String(val.to_string()))
+                    }
+                    None => map.insert(s.trim().to_string(), Value::Null),
+                };
+            }
+            Ok(Value::Object(map))
+        }
+        Value::Null => Ok(Value::Object(Map::new())),
+        other => Err(format!(
+            "`{what}` must be a mapping or a list, not {}",
+            kind(other)
+        )),
+    }
+}
+
+fn absolutize(p: &str, working_dir: &Path) -> String {
+    let expanded = if let Some(rest) = p.strip_prefix("~/") {
+        directories::BaseDirs::new()
+            .map(|b| b.home_dir().join(rest))
+            .unwrap_or_else(|| PathBuf::from(p))
+    } else {
+        PathBuf::from(p)
+    };
+    let joined = if expanded.is_absolute() {
+        expanded
+    } else {
+        working_dir.join(expanded)
+    };
+    // Lexical clean-up of `./` and `../`, as compose does.
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.to_string_lossy().into_owned()
+}
+
+/// Short volume syntax → long form: `name:/path[:ro]`, `./host:/path`, `/path`.
+fn volume_long_form(spec: &str, working_dir: &Path) -> std::result::Result<Value, String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [target] => (None, *target, None),
+        [source, target] => (Some(*source), *target, None),
+        [source, target, mode] => (Some(*source), *target, Some(*mode)),
+        _ => return Err(format!("volume `{spec}` has too many `:`-separated parts")),
+    };
+    if target.is_empty() || !target.starts_with('/') {
+        return Err(format!(
+            "volume `{spec}`: the container path must be absolute"
+        ));
+    }
+    let mut read_only = false;
+    if let Some(mode) = mode {
+        for m in mode.split(',') {
+            match m {
+                "ro" => read_only = true,
+                "rw" | "z" | "Z" | "cached" | "delegated" | "consistent" | "nocopy" => {}
+                other => return Err(format!("volume `{spec}`: unknown mode `{other}`")),
+            }
+        }
+    }
+    let mut long = Map::new();
+    match source {
+        None => {
+            long.insert("type".into(), "volume".into());
+        }
+        Some(s) if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') => {
+            long.insert("type".into(), "bind".into());
+            long.insert("source".into(), absolutize(s, working_dir).into());
+        }
+        Some(s) if s.is_empty() => return Err(format!("volume `{spec}`: the source is empty")),
+        Some(s) => {
+            long.insert("type".into(), "volume".into());
+            long.insert("source".into(), s.into());
+        }
+    }
+    long.insert("target".into(), target.into());
+    if read_only {
+        long.insert("read_only".into(), true.into());
+    }
+    Ok(Value::Object(long))
+}
+
+/// Turns short forms into the long ones merging works on.
+fn normalize_service(
+    svc: &mut Map<String, Value>,
+    working_dir: &Path,
+) -> std::result::Result<(), String> {
+    for key in ["environment", "labels"] {
+        if let Some(v) = svc.get(key) {
+            let m = list_to_map(v, key, '=')?;
+            svc.insert(key.into(), m);
+        }
+    }
+    if let Some(v) = svc.get("extra_hosts") {
+        let list: Vec<Value> = match v {
+            Value::Array(items) => items.clone(),
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| Value::String(format!("{k}:{}", scalar(v).unwrap_or_default())))
+                .collect(),
+            other => {
+                return Err(format!(
+                    "`extra_hosts` must be a list or a mapping, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        svc.insert("extra_hosts".into(), Value::Array(list));
+    }
+    if let Some(v) = svc.get("depends_on") {
+        let m = match v {
+            Value::Array(items) => {
+                let mut m = Map::new();
+                for item in items {
+                    let name = scalar(item).ok_or("`depends_on` items must be service names")?;
+                    m.insert(name, serde_json::json!({"condition": "service_started"}));
+                }
+                Value::Object(m)
+            }
+            Value::Object(_) => v.clone(),
+            other => {
+                return Err(format!(
+                    "`depends_on` must be a list or a mapping, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        svc.insert("depends_on".into(), m);
+    }
+    if let Some(v) = svc.get("networks") {
+        let m = match v {
+            Value::Array(items) => {
+                let mut m = Map::new();
+                for item in items {
+                    let name = scalar(item).ok_or("`networks` items must be network names")?;
+                    m.insert(name, Value::Null);
+                }
+                Value::Object(m)
+            }
+            Value::Object(_) => v.clone(),
+            other => {
+                return Err(format!(
+                    "`networks` must be a list or a mapping, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        svc.insert("networks".into(), m);
+    }
+    if let Some(v) = svc.get("env_file") {
+        let list = match v {
+            Value::String(_) => vec![v.clone()],
+            Value::Array(items) => items.clone(),
+            other => {
+                return Err(format!(
+                    "`env_file` must be a path or a list, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        for item in list {
+            let (path, required) = match &item {
+                Value::String(s) => (s.clone(), true),
+                Value::Object(m) => (
+                    m.get("path")
+                        .and_then(scalar)
+                        .ok_or("`env_file` entries need a `path`")?,
+                    m.get("required").and_then(Value::as_bool).unwrap_or(true),
+                ),
+                other => {
+                    return Err(format!(
+                        "`env_file` entries must be paths, not {}",
+                        kind(other)
+                    ));
+                }
+            };
+            out.push(
+                serde_json::json!({"path": absolutize(&path, working_dir), "required": required}),
+            );
+        }
+        svc.insert("env_file".into(), Value::Array(out));
+    }
+    if let Some(v) = svc.get("volumes") {
+        let Value::Array(items) = v else {
+            return Err(format!("`volumes` must be a list, not {}", kind(v)));
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Value::String(s) => out.push(volume_long_form(s, working_dir)?),
+                Value::Object(m) => {
+                    let mut m = m.clone();
+                    if m.get("type").and_then(Value::as_str) == Some("bind")
+                        && let Some(src) = m.get("source").and_then(Value::as_str)
+                    {
+                        let abs = absolutize(src, working_dir);
+                        m.insert("source".into(), abs.into());
+                    }
+                    out.push(Value::Object(m));
+                }
+                other => {
+                    return Err(format!(
+                        "`volumes` items must be strings or mappings, not {}",
+                        kind(other)
+                    ));
+                }
+            }
+        }
+        svc.insert("volumes".into(), Value::Array(out));
+    }
+    Ok(())
+}
+
+// ---- merging ----
+
+/// Merges `over` into `base` by the compose specification's rules.
+pub fn merge_docs(base: &mut Map<String, Value>, over: Map<String, Value>) {
+    for (key, value) in over {
+        match key.as_str() {
+            "services" => {
+                let Value::Object(over_services) = value else {
+                    continue;
+                };
+                let base_services = base
+                    .entry("services")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(base_services) = base_services else {
+                    continue;
+                };
+                for (name, svc) in over_services {
+                    match (base_services.get_mut(&name), svc) {
+                        (Some(Value::Object(b)), Value::Object(o)) => merge_service(b, o),
+                        (_, svc) => {
+                            base_services.insert(name, svc);
+                        }
+                    }
+                }
+            }
+            "networks" | "volumes" => {
+                let entry = base.entry(key).or_insert_with(|| Value::Object(Map::new()));
+                deep_merge(entry, value);
+            }
+            _ => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
+    for (key, value) in over {
+        match key.as_str() {
+            "ports" | "expose" | "extra_hosts" | "env_file" => {
+                let entry = base.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                if let (Value::Array(b), Value::Array(o)) = (entry, value) {
+                    for item in o {
+                        if !b.contains(&item) {
+                            b.push(item);
+                        }
+                    }
+                }
+            }
+            "volumes" => {
+                let entry = base.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                if let (Value::Array(b), Value::Array(o)) = (entry, value) {
+                    for item in o {
+                        let target = item.get("target").cloned();
+                        match b.iter_mut().find(|x| x.get("target").cloned() == target) {
+                            Some(existing) => *existing = item,
+                            None => b.push(item),
+                        }
+                    }
+                }
+            }
+            "command" | "entrypoint" | "profiles" => {
+                base.insert(key, value);
+            }
+            _ => {
+                let entry = base.entry(key).or_insert(Value::Null);
+                deep_merge(entry, value);
+            }
+        }
+    }
+}
+
+/// Mappings merge key by key; anything else is replaced.
+fn deep_merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) => deep_merge(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn norm(v: Value) -> Value {
+        let Value::Object(mut m) = v else { panic!() };
+        normalize_service(&mut m, Path::new("/stack")).unwrap();
+        Value::Object(m)
+    }
+
+    #[test]
+    fn merge_follows_compose_rules() {
+        let mut base = json!({"services": {"web": norm(json!({
+            "image": "a", "command": ["x", "y"], "ports": ["80:80"],
+            "environment": ["A=1", "B=2"], "labels": {"l": "1"},
+            "volumes": ["data:/data", "./conf:/conf:ro"],
+            "depends_on": ["db"],
+        }))}});
+        let over = json!({"services": {"web": norm(json!({
+            "image": "b", "command": ["z"], "ports": ["81:81", "80:80"],
+            "environment": {"B": "3", "C": "4"}, "labels": ["m=2"],
+            "volumes": ["other:/data"],
+            "depends_on": {"cache": {"condition": "service_healthy"}},
+        })), "db": {"image": "pg"}}, "volumes": {"data": {}}});
+        let (Value::Object(b), Value::Object(o)) = (&mut base, over) else {
+            panic!()
+        };
+        merge_docs(b, o);
+        let web = &base["services"]["web"];
+        assert_eq!(web["image"], "b");
+        assert_eq!(web["command"], json!(["z"]));
+        assert_eq!(web["ports"], json!(["80:80", "81:81"]));
+        assert_eq!(web["environment"], json!({"A": "1", "B": "3", "C": "4"}));
+        assert_eq!(web["labels"], json!({"l": "1", "m": "2"}));
+        assert_eq!(
+            web["volumes"][0],
+            json!({"type": "volume", "source": "other", "target": "/data"})
+        );
+        assert_eq!(
+            web["volumes"][1],
+            json!({"type": "bind", "source": "/stack/conf", "target": "/conf", "read_only": true})
+        );
+        assert_eq!(web["depends_on"]["db"]["condition"], "service_started");
+        assert_eq!(web["depends_on"]["cache"]["condition"], "service_healthy");
+        assert_eq!(base["services"]["db"]["image"], "pg");
+    }
+
+    #[test]
+    fn short_volumes() {
+        let w = Path::new("/s");
+        assert_eq!(
+            volume_long_form("/data", w).unwrap(),
+            json!({"type": "volume", "target": "/data"})
+        );
+        assert_eq!(
+            volume_long_form("../up:/x:rw", w).unwrap(),
+            json!({"type": "bind", "source": "/up", "target": "/x"})
+        );
+        assert!(volume_long_form("a:b", w).is_err());
+        assert!(volume_long_form("a:/b:zz", w).is_err());
+        assert!(volume_long_form("a:/b:ro:x", w).is_err());
+    }
+}

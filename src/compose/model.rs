@@ -1,0 +1,194 @@
+//! The resolved compose project: typed services, networks and volumes after
+//! interpolation and merging. Pure data; the engine turns it into containers.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// A loaded, merged, validated compose project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    /// The compose project name.
+    pub name: String,
+    /// Directory relative paths resolve against.
+    pub working_dir: PathBuf,
+    /// The files it was loaded from, in merge order.
+    pub config_files: Vec<PathBuf>,
+    /// Active services in file order.
+    pub services: IndexMap<String, Service>,
+    /// Networks the active services use, by key.
+    pub networks: IndexMap<String, Network>,
+    /// Named volumes the active services use, by key.
+    pub volumes: IndexMap<String, Volume>,
+    /// Variables used but not set (each becomes an empty string, as in compose).
+    pub unset_variables: Vec<String>,
+}
+
+/// A top-level network.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Network {
+    /// The engine's name for it: `<project>_<key>`, or `name:`.
+    pub name: String,
+    pub external: bool,
+    pub driver: Option<String>,
+    pub internal: bool,
+    pub labels: IndexMap<String, String>,
+    pub driver_opts: IndexMap<String, String>,
+}
+
+/// A top-level named volume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Volume {
+    /// The engine's name for it: `<project>_<key>`, or `name:`.
+    pub name: String,
+    pub external: bool,
+    pub driver: Option<String>,
+    pub labels: IndexMap<String, String>,
+    pub driver_opts: IndexMap<String, String>,
+}
+
+/// What a dependent waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::ServiceStarted => "service_started",
+            Condition::ServiceHealthy => "service_healthy",
+            Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Port {
+    pub host_ip: Option<String>,
+    /// Host port; `None` lets the engine choose.
+    pub published: Option<u16>,
+    pub target: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+/// A mount: bind (absolute host path), named volume (its key), anonymous volume, or tmpfs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub kind: MountKind,
+    /// Bind: absolute host path. Volume: the top-level key, or `None` for an anonymous volume.
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Healthcheck {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub start_period_ms: Option<u64>,
+    pub retries: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// Resource limits of one container. Kept out of the config hash: limits
+/// change in place (engine update) without recreating the container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Limits {
+    pub memory: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids: Option<i64>,
+}
+
+impl Limits {
+    /// The lower of each limit: a service's own limit wins where it is lower.
+    pub fn min(self, other: Limits) -> Limits {
+        fn lower(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, None) => x,
+                (None, y) => y,
+            }
+        }
+        Limits {
+            memory: lower(self.memory, other.memory),
+            nano_cpus: lower(self.nano_cpus, other.nano_cpus),
+            pids: lower(self.pids, other.pids),
+        }
+    }
+}
+
+/// One service as resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub environment: IndexMap<String, String>,
+    pub ports: Vec<Port>,
+    pub expose: Vec<String>,
+    pub mounts: Vec<Mount>,
+    /// Network key → extra aliases (the service name is always an alias).
+    pub networks: IndexMap<String, Vec<String>>,
+    pub depends_on: IndexMap<String, Condition>,
+    pub healthcheck: Option<Healthcheck>,
+    pub labels: IndexMap<String, String>,
+    pub restart: Option<String>,
+    pub container_name: Option<String>,
+    pub hostname: Option<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub extra_hosts: Vec<String>,
+    pub stop_grace_period_ms: Option<u64>,
+    pub stop_signal: Option<String>,
+    pub ulimits: IndexMap<String, Ulimit>,
+    pub profiles: Vec<String>,
+    #[serde(skip)]
+    pub limits: Limits,
+}
+
+impl Service {
+    /// Compose's default grace period is ten seconds.
+    pub fn grace_period_secs(&self) -> i64 {
+        self.stop_grace_period_ms
+            .map(|ms| ms.div_ceil(1000) as i64)
+            .unwrap_or(10)
+    }
+
+    /// Whether the service has a healthcheck that runs.
+    pub fn has_healthcheck(&self) -> bool {
+        self.healthcheck
+            .as_ref()
+            .is_some_and(|h| h.test.first().map(String::as_str) != Some("NONE"))
+    }
+
+    /// The hash of everything that needs a new container when it changes.
+    /// Limits are left out: they are updated in place.
+    pub fn config_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).expect("service serializes");
+        let digest = Sha256::digest(&json);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
