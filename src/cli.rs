@@ -54,7 +54,20 @@ pub enum Command {
     Env(EnvArgs),
     /// Re-render an instance's files, keeping what the operator added to the env file.
     Render(NameArg),
-    /// Delete an instance: its files, data directory and registry entry.
+    /// Start an instance: create or update its containers, in dependency order.
+    Start(StartArgs),
+    /// Stop an instance's containers in reverse dependency order.
+    Stop(TargetArgs),
+    /// Stop, then start an instance.
+    Restart(StartArgs),
+    /// Create the instance if it does not exist, then start it.
+    Up(UpArgs),
+    /// Show the containers of an instance: state, health, ports, image.
+    #[command(visible_alias = "ps")]
+    Status(TargetArgs),
+    /// Print the logs of an instance's services.
+    Logs(LogsArgs),
+    /// Delete an instance: containers, networks, volumes, files, data directory and registry entry.
     Clean(CleanArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
@@ -93,6 +106,64 @@ pub struct CreateArgs {
     /// Resource tier from mrctl.toml `[tiers]`.
     #[arg(long)]
     pub tier: Option<String>,
+}
+
+/// An instance, or every instance with `--all`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Instance name.
+    #[arg(required_unless_present = "all")]
+    pub name: Option<String>,
+    /// Every instance of the stack.
+    #[arg(long, conflicts_with = "name")]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartOpts {
+    /// How long to wait for each dependency condition (e.g. `90s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "120s")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub opts: StartOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    #[command(flatten)]
+    pub opts: StartOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Instance name.
+    #[arg(required_unless_present = "all")]
+    pub name: Option<String>,
+    /// Only these services.
+    pub services: Vec<String>,
+    /// Every instance of the stack.
+    #[arg(long)]
+    pub all: bool,
+    /// Keep printing new lines.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines of each service.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+    /// Only lines since a time: a duration ago (`10m`) or an RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Prefix each line with its time.
+    #[arg(short, long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -185,6 +185,41 @@ pub enum Error {
     #[error("{action} cancelled")]
     Cancelled { action: String },
 
+    #[error(
+        "cannot reach the Docker engine at `{address}`: {reason} (is Docker running? DOCKER_HOST selects another engine)"
+    )]
+    DockerUnavailable { address: String, reason: String },
+
+    #[error("the Docker engine refused to {action}: {reason}")]
+    Docker { action: String, reason: String },
+
+    #[error("image `{image}` is not available: {reason}")]
+    ImageUnavailable { image: String, reason: String },
+
+    #[error("service `{service}` of instance `{instance}` {what} (state: {state}){}", if logs.is_empty() { String::new() } else { format!("; its last log lines:\n{logs}") })]
+    ServiceFailed {
+        service: String,
+        instance: String,
+        what: String,
+        state: String,
+        logs: String,
+    },
+
+    #[error("port {port} of service `{service}` of instance `{instance}` is taken: {holder}")]
+    PortBusy {
+        port: u16,
+        service: String,
+        instance: String,
+        holder: String,
+    },
+
+    #[error("{what} failed for {count} of {total} instances")]
+    Partial {
+        what: String,
+        count: usize,
+        total: usize,
+    },
+
     #[error("cannot {action} `{}`: {err}", path.display())]
     Io {
         action: &'static str,
@@ -216,7 +251,13 @@ impl Error {
             | Error::NoFreeIndex { .. }
             | Error::PathExists { .. }
             | Error::UnsafeDelete { .. } => exit::CONFLICT,
-            Error::Io { .. } => exit::FAILURE,
+            Error::DockerUnavailable { .. } => exit::DOCKER_UNAVAILABLE,
+            Error::PortBusy { .. } => exit::CONFLICT,
+            Error::Docker { .. }
+            | Error::ImageUnavailable { .. }
+            | Error::ServiceFailed { .. }
+            | Error::Partial { .. }
+            | Error::Io { .. } => exit::FAILURE,
         }
     }
 

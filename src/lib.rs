@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod compose;
 pub mod datadir;
+pub mod engine;
 pub mod envfile;
 pub mod error;
 pub mod names;

@@ -1,13 +1,16 @@
-//! `mrctl clean NAME`: delete an instance's rendered files, its data
-//! directory (unless `--keep-data`) and its registry entry, freeing its
-//! ports. Every directory is checked before anything is deleted: mrctl
+//! `mrctl clean NAME`: delete an instance's containers, networks and volumes
+//! (found by project label), then its rendered files, its data directory
+//! (`--keep-data` keeps it and the named volumes) and its registry entry,
+//! freeing its ports. Docker goes first: if the engine cannot be reached,
+//! nothing is deleted. Every directory is checked before anything is deleted: mrctl
 //! removes only directories it created (marker inside) under the configured
 //! roots. Files go first and the registry entry last, so an interrupted clean
 //! is finished by running it again.
 
-use super::{Ctx, confirm, registry_file};
+use super::{Ctx, confirm, instance_lock, registry_file};
 use crate::cli::CleanArgs;
 use crate::datadir::{self, Marker};
+use crate::engine::{Engine, RemoveReport};
 use crate::error::Error;
 use crate::names;
 
@@ -43,6 +46,26 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         &format!("Delete {what}?"),
     )?;
 
+    let _instance = instance_lock(&stack, name)?;
+    // Check the directories before Docker: a refusal must leave everything,
+    // volumes included, as it was.
+    datadir::check_removable(&files_dir, &stack.instances_dir, &marker("files"))?;
+    if !args.keep_data {
+        datadir::check_removable(&data_dir, &stack.data_root, &marker("data")).map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "cannot clean instance `{name}`; nothing was deleted (`--keep-data` leaves the data directory alone)"
+            ))
+        })?;
+    }
+    let project = match registry.instances.get(name) {
+        Some(i) => i.project.clone(),
+        None => crate::render::project_name(&stack, name, names::numeric_index(name).unwrap_or(0))?,
+    };
+    let removed: RemoveReport = super::runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        engine.remove_project(&project, !args.keep_data).await
+    })?;
+
     let mut locked = registry_file(&stack).lock()?;
     let registered = locked.registry.instances.get(name).cloned();
     let data_dir = registered
@@ -61,7 +84,10 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             ))
         })?
     };
-    if registered.is_none() && !files_exist && !data_exists {
+    let docker_removed = !(removed.containers.is_empty()
+        && removed.networks.is_empty()
+        && removed.volumes.is_empty());
+    if registered.is_none() && !files_exist && !data_exists && !docker_removed {
         return Err(Error::UnknownInstance {
             name: name.to_string(),
             stack: stack.name().to_string(),
@@ -87,7 +113,17 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             "files_deleted": files_exist,
             "data_deleted": data_exists,
             "freed_ports": registered.as_ref().map(|i| i.ports.clone()).unwrap_or_default(),
+            "removed": removed,
         }));
+    }
+    for (what, list) in [
+        ("container", &removed.containers),
+        ("network", &removed.networks),
+        ("volume", &removed.volumes),
+    ] {
+        for item in list {
+            p.message(format!("  {what} `{item}` removed"));
+        }
     }
     match &registered {
         Some(i) if !i.ports.is_empty() => p.success(format!(
@@ -104,7 +140,11 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         )),
     }
     if args.keep_data && data_dir.exists() {
-        p.message(format!("kept the data directory {}", data_dir.display()));
+        p.message(format!(
+            "kept the data directory {} and the named volumes",
+            data_dir.display()
+        ));
     }
+    let _ = std::fs::remove_file(stack.instances_dir.join(format!("{name}.lock")));
     Ok(())
 }

@@ -8,9 +8,13 @@ mod env;
 mod info;
 mod init;
 mod list;
+mod logs;
 mod ports;
 mod project_name;
 mod render;
+mod start;
+mod status;
+mod stop;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -48,6 +52,12 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::ProjectName(args) => project_name::run(ctx, &args.name),
         Command::Env(args) => env::run(ctx, &args),
         Command::Render(args) => render::run(ctx, &args.name),
+        Command::Start(args) => start::run(ctx, &args.target, &args.opts, false),
+        Command::Restart(args) => start::run(ctx, &args.target, &args.opts, true),
+        Command::Up(args) => start::up(ctx, &args),
+        Command::Stop(args) => stop::run(ctx, &args),
+        Command::Status(args) => status::run(ctx, &args),
+        Command::Logs(args) => logs::run(ctx, &args),
         Command::Clean(args) => clean::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),
     }
@@ -221,4 +231,130 @@ pub fn remove_stale_staging(stack: &Stack) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// A runtime for the commands that talk to Docker: one thread is plenty,
+/// the work is waiting on the engine.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Serialises Docker work on one instance across processes (two `start`s
+/// of one instance must not race). Held until dropped.
+pub fn instance_lock(stack: &Stack, name: &str) -> Result<std::fs::File, Error> {
+    crate::datadir::create_private_dir_all(&stack.instances_dir)?;
+    let path = stack.instances_dir.join(format!("{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open the lock file", &path, e))?;
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(file)
+}
+
+/// The interpolation variables of an instance: its env file, under the
+/// process environment (the process wins, as in compose).
+pub fn instance_variables(
+    stack: &Stack,
+    name: &str,
+) -> Result<indexmap::IndexMap<String, String>, Error> {
+    let files = InstanceFiles::in_dir(stack.instance_dir(name));
+    let text = std::fs::read_to_string(&files.env).map_err(|e| Error::io("read", &files.env, e))?;
+    let mut vars = crate::envfile::parse_env(&text);
+    for (k, v) in std::env::vars() {
+        vars.insert(k, v);
+    }
+    Ok(vars)
+}
+
+/// The resolved compose project of an instance: the base files plus its override.
+pub fn instance_project(
+    stack: &Stack,
+    name: &str,
+    inst: &Instance,
+) -> Result<crate::compose::Project, Error> {
+    let variables = instance_variables(stack, name)?;
+    let mut files = stack.compose_paths();
+    files.push(InstanceFiles::in_dir(stack.instance_dir(name)).override_file);
+    let profiles: Vec<String> = variables
+        .get("COMPOSE_PROFILES")
+        .map(|p| {
+            p.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::compose::load_project(&crate::compose::LoadOptions {
+        project: &inst.project,
+        working_dir: &stack.dir,
+        files: &files,
+        variables: &variables,
+        profiles: &profiles,
+    })
+}
+
+/// The instances a `NAME | --all` command acts on.
+pub fn targets(
+    stack: &Stack,
+    registry: &Registry,
+    target: &crate::cli::TargetArgs,
+) -> Result<Vec<String>, Error> {
+    if target.all {
+        return Ok(registry
+            .names_sorted()
+            .into_iter()
+            .map(str::to_string)
+            .collect());
+    }
+    let name = target.name.clone().unwrap_or_default();
+    lookup(stack, registry, &name)?;
+    Ok(vec![name])
+}
+
+/// Runs `each` on every target; with several, a failure is reported and the
+/// rest still run, and the end result says how many failed.
+pub async fn for_each<F, Fut>(what: &str, names: &[String], mut each: F) -> anyhow::Result<()>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    if names.len() == 1 {
+        return each(names[0].clone()).await;
+    }
+    let mut failed = 0;
+    for name in names {
+        if let Err(e) = each(name.clone()).await {
+            failed += 1;
+            let mut err = anstream::stderr();
+            use std::io::Write;
+            let _ = writeln!(
+                err,
+                "{}error:{} instance `{name}`: {e:#}",
+                crate::output::RED,
+                crate::output::RED.render_reset()
+            );
+        }
+    }
+    if failed > 0 {
+        return Err(Error::Partial {
+            what: what.to_string(),
+            count: failed,
+            total: names.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `--timeout` as a duration.
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Error> {
+    crate::units::parse_duration(text).ok_or_else(|| Error::InvalidArgument {
+        option: "--timeout".into(),
+        reason: format!("`{text}` is not a duration (e.g. `90s`, `5m`)"),
+    })
 }

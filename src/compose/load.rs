@@ -282,7 +282,7 @@ fn volume_long_form(spec: &str, working_dir: &Path) -> std::result::Result<Value
             long.insert("type".into(), "bind".into());
             long.insert("source".into(), absolutize(s, working_dir).into());
         }
-        Some(s) if s.is_empty() => return Err(format!("volume `{spec}`: the source is empty")),
+        Some("") => return Err(format!("volume `{spec}`: the source is empty")),
         Some(s) => {
             long.insert("type".into(), "volume".into());
             long.insert("source".into(), s.into());

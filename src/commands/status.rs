@@ -1,0 +1,116 @@
+//! `mrctl status NAME|--all`: each service's container, state, health,
+//! published ports and image, read live from Docker.
+
+use serde::Serialize;
+
+use super::{Ctx, instance_project, registry_file, targets};
+use crate::cli::TargetArgs;
+use crate::engine::{ContainerInfo, Engine};
+
+#[derive(Serialize)]
+struct Row {
+    instance: String,
+    service: String,
+    container: Option<String>,
+    state: String,
+    health: Option<String>,
+    ports: Vec<String>,
+    image: Option<String>,
+    status: Option<String>,
+}
+
+fn port_text(c: &ContainerInfo) -> Vec<String> {
+    c.ports
+        .iter()
+        .map(|p| {
+            let ip = p.host_ip.as_deref().unwrap_or("0.0.0.0");
+            format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol)
+        })
+        .collect()
+}
+
+pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
+    let stack = ctx.stack()?;
+    let registry = registry_file(&stack).load()?;
+    let names = targets(&stack, &registry, target)?;
+    let rt = super::runtime()?;
+    let rows = rt.block_on(async {
+        let engine = Engine::connect().await?;
+        // One list call for the whole stack.
+        let all = engine
+            .containers_labelled(crate::engine::labels::STACK, stack.name())
+            .await?;
+        let mut rows = Vec::new();
+        for name in &names {
+            let inst = &registry.instances[name];
+            let containers: Vec<&ContainerInfo> =
+                all.iter().filter(|c| c.project == inst.project).collect();
+            let services: Vec<String> = match instance_project(&stack, name, inst) {
+                Ok(p) => p.services.keys().cloned().collect(),
+                Err(e) => {
+                    ctx.printer.warn(format!("instance `{name}`: {e}"));
+                    Vec::new()
+                }
+            };
+            for svc in &services {
+                let c = containers.iter().find(|c| &c.service == svc);
+                rows.push(Row {
+                    instance: name.clone(),
+                    service: svc.clone(),
+                    container: c.map(|c| c.name.clone()),
+                    state: c
+                        .map(|c| c.state.clone())
+                        .unwrap_or_else(|| "not created".into()),
+                    health: c.and_then(|c| c.health.clone()),
+                    ports: c.map(|c| port_text(c)).unwrap_or_default(),
+                    image: c.map(|c| c.image.clone()),
+                    status: c.map(|c| c.status.clone()),
+                });
+            }
+            for c in containers.iter().filter(|c| !services.contains(&c.service)) {
+                rows.push(Row {
+                    instance: name.clone(),
+                    service: c.service.clone(),
+                    container: Some(c.name.clone()),
+                    state: format!("{} (orphan)", c.state),
+                    health: c.health.clone(),
+                    ports: port_text(c),
+                    image: Some(c.image.clone()),
+                    status: Some(c.status.clone()),
+                });
+            }
+        }
+        anyhow::Ok(rows)
+    })?;
+    let p = &ctx.printer;
+    if p.json {
+        return p.json(&rows);
+    }
+    let many = names.len() > 1;
+    let mut header = vec!["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE"];
+    if many {
+        header.insert(0, "INSTANCE");
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.service.clone(),
+                r.container.clone().unwrap_or_else(|| "-".into()),
+                r.state.clone(),
+                r.health.clone().unwrap_or_else(|| "-".into()),
+                if r.ports.is_empty() {
+                    "-".into()
+                } else {
+                    r.ports.join(", ")
+                },
+                r.image.clone().unwrap_or_else(|| "-".into()),
+            ];
+            if many {
+                row.insert(0, r.instance.clone());
+            }
+            row
+        })
+        .collect();
+    p.table(&header, &table)
+}

@@ -1,0 +1,291 @@
+//! The only code that talks to Docker (bollard). It turns a resolved compose
+//! project into networks, volumes and containers labelled so that
+//! `docker compose -p <project>` sees them as its own, and reads them back.
+//! Callers get mrctl's own types and errors; no bollard type leaves here.
+
+mod logs;
+mod ops;
+mod up;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use futures_util::StreamExt;
+
+use crate::error::Error;
+
+pub use logs::{LogLine, LogOptions, LogSource};
+pub use ops::RemoveReport;
+pub use up::{Event, UpOptions};
+
+/// Labels docker compose reads, and mrctl's own.
+pub mod labels {
+    pub const PROJECT: &str = "com.docker.compose.project";
+    pub const SERVICE: &str = "com.docker.compose.service";
+    pub const NUMBER: &str = "com.docker.compose.container-number";
+    pub const ONEOFF: &str = "com.docker.compose.oneoff";
+    pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+    pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+    pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+    pub const VERSION: &str = "com.docker.compose.version";
+    pub const NETWORK: &str = "com.docker.compose.network";
+    pub const VOLUME: &str = "com.docker.compose.volume";
+    /// The compose version mrctl's labels follow.
+    pub const COMPOSE_VERSION: &str = "1.29.2";
+    pub const STACK: &str = "mrctl.stack";
+    pub const INSTANCE: &str = "mrctl.instance";
+}
+
+/// How long connecting may take before mrctl says the engine is unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One connection to the engine, shared by everything a command does.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    /// The address connected to, for messages.
+    pub address: String,
+    /// The API version negotiated.
+    pub api_version: String,
+}
+
+/// A container as listed, in mrctl's terms.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub project: String,
+    pub service: String,
+    pub instance: Option<String>,
+    pub stack: Option<String>,
+    /// created, running, exited, restarting, paused, dead…
+    pub state: String,
+    /// healthy, unhealthy, starting, or None without a healthcheck.
+    pub health: Option<String>,
+    /// Docker's human status (`Up 5 seconds (healthy)`).
+    pub status: String,
+    pub image: String,
+    pub config_hash: Option<String>,
+    /// Published ports: (host ip, host port, container port, protocol).
+    pub ports: Vec<PublishedPort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PublishedPort {
+    pub host_ip: Option<String>,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+/// The address `connect` will try, for messages.
+pub fn default_address() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+}
+
+/// The engine's reason for an error, without bollard's wrapping.
+pub(crate) fn reason(err: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as B;
+    match err {
+        B::DockerResponseServerError {
+            message,
+            status_code,
+        } => {
+            format!("{} (HTTP {status_code})", message.trim())
+        }
+        other => other.to_string(),
+    }
+}
+
+fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+impl Engine {
+    /// Connects (honouring DOCKER_HOST) and negotiates the API version,
+    /// giving up after two seconds with one clear error.
+    pub async fn connect() -> Result<Engine, Error> {
+        let address = default_address();
+        let unavailable = |reason: String| Error::DockerUnavailable {
+            address: address.clone(),
+            reason,
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| unavailable(reason(&e)))?;
+        let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return Err(unavailable(reason(&e))),
+            Err(_) => {
+                return Err(unavailable(format!(
+                    "no answer within {} seconds",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let api_version = docker.client_version().to_string();
+        Ok(Engine {
+            docker,
+            address,
+            api_version,
+        })
+    }
+
+    /// The engine's server version (for doctor and `-v`).
+    pub async fn server_version(&self) -> Result<String, Error> {
+        let v = self.docker.version().await.map_err(|e| Error::Docker {
+            action: "report its version".into(),
+            reason: reason(&e),
+        })?;
+        Ok(v.version.unwrap_or_default())
+    }
+
+    /// Every container (running or not) carrying `label=value`, in one call.
+    pub async fn containers_labelled(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<ContainerInfo>, Error> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list containers".into(),
+                reason: reason(&e),
+            })?;
+        let mut out: Vec<ContainerInfo> = list
+            .into_iter()
+            .filter_map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                let project = labels.get(labels::PROJECT)?.clone();
+                let service = labels.get(labels::SERVICE)?.clone();
+                if labels.get(labels::ONEOFF).map(String::as_str) == Some("True") {
+                    return None;
+                }
+                let status = c.status.unwrap_or_default();
+                let mut ports: Vec<PublishedPort> = c
+                    .ports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        Some(PublishedPort {
+                            host_ip: p.ip.filter(|ip| !ip.is_empty()),
+                            host_port: p.public_port?,
+                            container_port: p.private_port,
+                            protocol: p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+                        })
+                    })
+                    .collect();
+                ports.sort_by_key(|p| (p.host_port, p.host_ip.clone()));
+                ports.dedup_by_key(|p| (p.host_port, p.container_port));
+                Some(ContainerInfo {
+                    id: c.id.unwrap_or_default(),
+                    name: c
+                        .names
+                        .and_then(|n| n.into_iter().next())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_string(),
+                    project,
+                    service,
+                    instance: labels.get(labels::INSTANCE).cloned(),
+                    stack: labels.get(labels::STACK).cloned(),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    health: health_from_status(&status),
+                    status,
+                    image: c.image.unwrap_or_default(),
+                    config_hash: labels.get(labels::CONFIG_HASH).cloned(),
+                    ports,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
+        Ok(out)
+    }
+
+    /// The name of a running container that publishes host `port`, if any.
+    pub async fn container_publishing(&self, port: u16) -> Option<String> {
+        let mut filters = HashMap::new();
+        filters.insert("publish".to_string(), vec![port.to_string()]);
+        let options = ListContainersOptionsBuilder::new()
+            .filters(&filters)
+            .build();
+        let list = self.docker.list_containers(Some(options)).await.ok()?;
+        list.into_iter()
+            .next()
+            .and_then(|c| c.names)
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_string())
+    }
+
+    /// The containers of one compose project.
+    pub async fn project_containers(&self, project: &str) -> Result<Vec<ContainerInfo>, Error> {
+        self.containers_labelled(labels::PROJECT, project).await
+    }
+
+    /// The last `lines` lines a container logged, stdout and stderr together.
+    pub async fn tail(&self, container: &str, lines: usize) -> String {
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.docker.logs(container, Some(options));
+        let mut out = String::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+        }
+        let text: Vec<&str> = out.lines().collect();
+        let start = text.len().saturating_sub(lines);
+        text[start..]
+            .iter()
+            .map(|l| format!("  | {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// API 1.41 lists no health field; the status text carries it.
+fn health_from_status(status: &str) -> Option<String> {
+    if status.contains("(healthy)") {
+        Some("healthy".into())
+    } else if status.contains("(unhealthy)") {
+        Some("unhealthy".into())
+    } else if status.contains("(health: starting)") {
+        Some("starting".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn health_is_read_from_status() {
+        use super::health_from_status as h;
+        assert_eq!(h("Up 3 seconds (healthy)").as_deref(), Some("healthy"));
+        assert_eq!(
+            h("Up 1 second (health: starting)").as_deref(),
+            Some("starting")
+        );
+        assert_eq!(h("Up 9 seconds (unhealthy)").as_deref(), Some("unhealthy"));
+        assert_eq!(h("Exited (0) 2 seconds ago"), None);
+    }
+}

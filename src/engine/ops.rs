@@ -1,0 +1,225 @@
+//! Stopping in reverse dependency order, and removing everything a project
+//! label marks: containers, networks, volumes.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::future::join_all;
+
+use super::{ContainerInfo, Engine, is_not_found, labels, reason};
+use crate::error::Error;
+
+/// What `remove_project` removed.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct RemoveReport {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+impl Engine {
+    /// Stops the project's running containers: `order` lists groups of
+    /// (service, grace seconds), to be stopped group after group, each group
+    /// in parallel. Containers of services not in `order` go first.
+    /// Returns the names of the containers stopped.
+    pub async fn stop(
+        &self,
+        project: &str,
+        order: &[Vec<(String, i64)>],
+        on: &(dyn Fn(&str) + Sync),
+    ) -> Result<Vec<String>, Error> {
+        let containers = self.project_containers(project).await?;
+        let running: Vec<&ContainerInfo> = containers
+            .iter()
+            .filter(|c| matches!(c.state.as_str(), "running" | "restarting" | "paused"))
+            .collect();
+        let known: Vec<&str> = order.iter().flatten().map(|(s, _)| s.as_str()).collect();
+        let mut groups: Vec<Vec<(&ContainerInfo, i64)>> = vec![
+            running
+                .iter()
+                .filter(|c| !known.contains(&c.service.as_str()))
+                .map(|c| (*c, 10))
+                .collect(),
+        ];
+        for group in order {
+            groups.push(
+                group
+                    .iter()
+                    .flat_map(|(svc, grace)| {
+                        running
+                            .iter()
+                            .filter(move |c| &c.service == svc)
+                            .map(move |c| (*c, *grace))
+                    })
+                    .collect(),
+            );
+        }
+        let mut stopped = Vec::new();
+        for group in groups {
+            let results = join_all(group.iter().map(|(c, grace)| async move {
+                let options = StopContainerOptionsBuilder::new().t(*grace as i32).build();
+                match self.docker.stop_container(&c.id, Some(options)).await {
+                    Ok(()) => Ok(c.name.clone()),
+                    Err(e) if is_not_found(&e) => Ok(c.name.clone()),
+                    Err(e) => Err(Error::Docker {
+                        action: format!("stop container `{}`", c.name),
+                        reason: reason(&e),
+                    }),
+                }
+            }))
+            .await;
+            for r in results {
+                let name = r?;
+                on(&name);
+                stopped.push(name);
+            }
+        }
+        Ok(stopped)
+    }
+
+    /// Removes every container, network and (with `volumes`) volume labelled
+    /// with the project. Goes on past single failures and reports the first.
+    pub async fn remove_project(
+        &self,
+        project: &str,
+        volumes: bool,
+    ) -> Result<RemoveReport, Error> {
+        let mut report = RemoveReport::default();
+        let mut first_error = None;
+        let containers = self.project_containers(project).await?;
+        let results = join_all(containers.iter().map(|c| async move {
+            let options = RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(volumes)
+                .build();
+            match self.docker.remove_container(&c.id, Some(options)).await {
+                Ok(()) => Ok(c.name.clone()),
+                Err(e) if is_not_found(&e) => Ok(c.name.clone()),
+                Err(e) => Err(Error::Docker {
+                    action: format!("remove container `{}`", c.name),
+                    reason: reason(&e),
+                }),
+            }
+        }))
+        .await;
+        for r in results {
+            match r {
+                Ok(n) => report.containers.push(n),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let mut filters = HashMap::new();
+        filters.insert(
+            "label".to_string(),
+            vec![format!("{}={project}", labels::PROJECT)],
+        );
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list networks".into(),
+                reason: reason(&e),
+            })?;
+        for n in networks {
+            let name = n.name.unwrap_or_default();
+            match self
+                .docker
+                .remove_network(n.id.as_deref().unwrap_or(&name))
+                .await
+            {
+                Ok(()) => report.networks.push(name),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => {
+                    first_error.get_or_insert(Error::Docker {
+                        action: format!("remove network `{name}`"),
+                        reason: reason(&e),
+                    });
+                }
+            }
+        }
+        if volumes {
+            let list = self
+                .docker
+                .list_volumes(Some(
+                    ListVolumesOptionsBuilder::new().filters(&filters).build(),
+                ))
+                .await
+                .map_err(|e| Error::Docker {
+                    action: "list volumes".into(),
+                    reason: reason(&e),
+                })?;
+            for v in list.volumes.unwrap_or_default() {
+                match self
+                    .docker
+                    .remove_volume(
+                        &v.name,
+                        None::<bollard::query_parameters::RemoveVolumeOptions>,
+                    )
+                    .await
+                {
+                    Ok(()) => report.volumes.push(v.name),
+                    Err(e) if is_not_found(&e) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(Error::Docker {
+                            action: format!("remove volume `{}`", v.name),
+                            reason: reason(&e),
+                        });
+                    }
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Names of the project's networks and volumes (for status and doctor).
+    pub async fn project_resources(
+        &self,
+        project: &str,
+    ) -> Result<(Vec<String>, Vec<String>), Error> {
+        let mut filters = HashMap::new();
+        filters.insert(
+            "label".to_string(),
+            vec![format!("{}={project}", labels::PROJECT)],
+        );
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list networks".into(),
+                reason: reason(&e),
+            })?
+            .into_iter()
+            .filter_map(|n| n.name)
+            .collect();
+        let volumes = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list volumes".into(),
+                reason: reason(&e),
+            })?
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        Ok((networks, volumes))
+    }
+}

@@ -1,0 +1,681 @@
+//! Converging a project: images present, networks and volumes created,
+//! services started wave by wave (a wave's services in parallel), each
+//! dependency condition awaited with a deadline. A container whose config
+//! hash matches is left alone (or started); one whose hash differs is recreated.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
+    MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListNetworksOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use futures_util::future::try_join_all;
+
+use super::{ContainerInfo, Engine, is_not_found, labels, reason};
+use crate::compose::{self, Condition, MountKind, Project, Service};
+use crate::error::Error;
+
+/// What `up` reports as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Pulling(String),
+    NetworkCreated(String),
+    VolumeCreated(String),
+    Waiting {
+        service: String,
+        on: String,
+        condition: Condition,
+    },
+    Created(String),
+    Recreated(String),
+    Started(String),
+    Running(String),
+    Orphan(String),
+}
+
+/// Options of `up`.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// How long to wait for each depends_on condition.
+    pub timeout: Duration,
+    /// The stack and instance, for mrctl's labels.
+    pub stack: String,
+    pub instance: String,
+}
+
+const POLL: Duration = Duration::from_millis(200);
+
+/// Labels every resource of an instance carries.
+fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String, String> {
+    HashMap::from([
+        (labels::PROJECT.to_string(), project.name.clone()),
+        (
+            labels::VERSION.to_string(),
+            labels::COMPOSE_VERSION.to_string(),
+        ),
+        (labels::STACK.to_string(), opts.stack.clone()),
+        (labels::INSTANCE.to_string(), opts.instance.clone()),
+    ])
+}
+
+impl Engine {
+    /// Brings the project to its desired state.
+    pub async fn up(
+        &self,
+        project: &Project,
+        opts: &UpOptions,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        let waves = compose::waves(project).map_err(|m| Error::Docker {
+            action: "plan the start".into(),
+            reason: m,
+        })?;
+        let existing = self.project_containers(&project.name).await?;
+        for c in &existing {
+            if !project.services.contains_key(&c.service) {
+                on(Event::Orphan(c.name.clone()));
+            }
+        }
+        self.ensure_images(project, on).await?;
+        self.ensure_networks(project, opts, on).await?;
+        self.ensure_volumes(project, opts, on).await?;
+        for wave in waves {
+            let jobs = wave.iter().map(|name| {
+                let svc = &project.services[name];
+                let current = existing.iter().find(|c| &c.service == name);
+                self.converge(project, svc, current, opts, on)
+            });
+            try_join_all(jobs).await?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_images(
+        &self,
+        project: &Project,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        let mut images: Vec<&str> = project
+            .services
+            .values()
+            .map(|s| s.image.as_str())
+            .collect();
+        images.sort();
+        images.dedup();
+        for image in images {
+            if self.docker.inspect_image(image).await.is_ok() {
+                continue;
+            }
+            on(Event::Pulling(image.to_string()));
+            let (repo, tag) = split_image(image);
+            let options = CreateImageOptionsBuilder::new()
+                .from_image(repo)
+                .tag(tag)
+                .build();
+            let mut stream = self.docker.create_image(Some(options), None, None);
+            let mut failure = None;
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(info) => {
+                        if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                            failure = Some(detail);
+                        }
+                    }
+                    Err(e) => {
+                        failure = Some(reason(&e));
+                        break;
+                    }
+                }
+            }
+            if let Some(reason) = failure {
+                return Err(Error::ImageUnavailable {
+                    image: image.to_string(),
+                    reason: format!("it is not on this machine and pulling it failed: {reason}"),
+                });
+            }
+            if let Err(e) = self.docker.inspect_image(image).await {
+                return Err(Error::ImageUnavailable {
+                    image: image.to_string(),
+                    reason: reason(&e),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool, Error> {
+        let mut filters = HashMap::new();
+        filters.insert("name".to_string(), vec![name.to_string()]);
+        let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list networks".into(),
+                reason: reason(&e),
+            })?;
+        // The name filter matches substrings; only an exact name counts.
+        Ok(list.iter().any(|n| n.name.as_deref() == Some(name)))
+    }
+
+    async fn ensure_networks(
+        &self,
+        project: &Project,
+        opts: &UpOptions,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        for (key, net) in &project.networks {
+            if self.network_exists(&net.name).await? {
+                continue;
+            }
+            if net.external {
+                return Err(Error::Docker {
+                    action: format!("use external network `{}`", net.name),
+                    reason: format!(
+                        "it does not exist; create it with `docker network create {}`",
+                        net.name
+                    ),
+                });
+            }
+            let mut labels = base_labels(project, opts);
+            labels.insert(labels::NETWORK.into(), key.clone());
+            labels.extend(net.labels.clone());
+            let request = NetworkCreateRequest {
+                name: net.name.clone(),
+                driver: net.driver.clone(),
+                internal: Some(net.internal),
+                labels: Some(labels),
+                options: (!net.driver_opts.is_empty())
+                    .then(|| net.driver_opts.clone().into_iter().collect()),
+                ..Default::default()
+            };
+            self.docker
+                .create_network(request)
+                .await
+                .map_err(|e| Error::Docker {
+                    action: format!("create network `{}`", net.name),
+                    reason: reason(&e),
+                })?;
+            on(Event::NetworkCreated(net.name.clone()));
+        }
+        Ok(())
+    }
+
+    async fn ensure_volumes(
+        &self,
+        project: &Project,
+        opts: &UpOptions,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        for (key, vol) in &project.volumes {
+            match self.docker.inspect_volume(&vol.name).await {
+                Ok(_) => continue,
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => {
+                    return Err(Error::Docker {
+                        action: format!("inspect volume `{}`", vol.name),
+                        reason: reason(&e),
+                    });
+                }
+            }
+            if vol.external {
+                return Err(Error::Docker {
+                    action: format!("use external volume `{}`", vol.name),
+                    reason: format!(
+                        "it does not exist; create it with `docker volume create {}`",
+                        vol.name
+                    ),
+                });
+            }
+            let mut labels = base_labels(project, opts);
+            labels.insert(labels::VOLUME.into(), key.clone());
+            labels.extend(vol.labels.clone());
+            let request = VolumeCreateRequest {
+                name: Some(vol.name.clone()),
+                driver: vol.driver.clone(),
+                driver_opts: (!vol.driver_opts.is_empty())
+                    .then(|| vol.driver_opts.clone().into_iter().collect()),
+                labels: Some(labels),
+                ..Default::default()
+            };
+            self.docker
+                .create_volume(request)
+                .await
+                .map_err(|e| Error::Docker {
+                    action: format!("create volume `{}`", vol.name),
+                    reason: reason(&e),
+                })?;
+            on(Event::VolumeCreated(vol.name.clone()));
+        }
+        Ok(())
+    }
+
+    /// Brings one service to its desired state, after its dependencies' conditions hold.
+    async fn converge(
+        &self,
+        project: &Project,
+        svc: &Service,
+        current: Option<&ContainerInfo>,
+        opts: &UpOptions,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        for (dep, condition) in &svc.depends_on {
+            let dep_svc = &project.services[dep];
+            if *condition != Condition::ServiceStarted {
+                on(Event::Waiting {
+                    service: svc.name.clone(),
+                    on: dep.clone(),
+                    condition: *condition,
+                });
+            }
+            self.await_condition(project, dep_svc, *condition, opts)
+                .await?;
+        }
+        let name = compose::container_name(&project.name, svc);
+        let hash = svc.config_hash();
+        if let Some(c) = current
+            && c.config_hash.as_deref() == Some(hash.as_str())
+        {
+            if c.state == "running" {
+                on(Event::Running(name));
+                return Ok(());
+            }
+            self.start(svc, &name, opts).await?;
+            on(Event::Started(name));
+            return Ok(());
+        }
+        let recreate = current.is_some();
+        if let Some(c) = current {
+            let stop = StopContainerOptionsBuilder::new()
+                .t(svc.grace_period_secs() as i32)
+                .build();
+            let _ = self.docker.stop_container(&c.id, Some(stop)).await;
+            let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+            self.docker
+                .remove_container(&c.id, Some(rm))
+                .await
+                .map_err(|e| Error::Docker {
+                    action: format!("remove container `{}` to recreate it", c.name),
+                    reason: reason(&e),
+                })?;
+        }
+        self.create(project, svc, &name, &hash, opts).await?;
+        self.start(svc, &name, opts).await?;
+        on(if recreate {
+            Event::Recreated(name)
+        } else {
+            Event::Created(name)
+        });
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        project: &Project,
+        svc: &Service,
+        name: &str,
+        hash: &str,
+        opts: &UpOptions,
+    ) -> Result<(), Error> {
+        let body = container_body(project, svc, hash, opts);
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| Error::Docker {
+                action: format!("create container `{name}` for service `{}`", svc.name),
+                reason: reason(&e),
+            })?;
+        // API 1.41 attaches one network at create; the others are connected now.
+        for (key, aliases) in svc.networks.iter().skip(1) {
+            let net = &project.networks[key];
+            let mut all = vec![svc.name.clone()];
+            all.extend(aliases.iter().cloned());
+            let request = NetworkConnectRequest {
+                container: name.to_string(),
+                endpoint_config: Some(EndpointSettings {
+                    aliases: Some(all),
+                    ..Default::default()
+                }),
+            };
+            self.docker
+                .connect_network(&net.name, request)
+                .await
+                .map_err(|e| Error::Docker {
+                    action: format!("connect `{name}` to network `{}`", net.name),
+                    reason: reason(&e),
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn start(&self, svc: &Service, name: &str, opts: &UpOptions) -> Result<(), Error> {
+        if let Err(e) = self.docker.start_container(name, None).await {
+            return Err(Error::ServiceFailed {
+                service: svc.name.clone(),
+                instance: opts.instance.clone(),
+                what: format!("could not start: {}", reason(&e)),
+                state: "created".into(),
+                logs: self.tail(name, 20).await,
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits until `dep` meets `condition`, or fails naming it with its last log lines.
+    async fn await_condition(
+        &self,
+        project: &Project,
+        dep: &Service,
+        condition: Condition,
+        opts: &UpOptions,
+    ) -> Result<(), Error> {
+        let name = compose::container_name(&project.name, dep);
+        let deadline = Instant::now() + opts.timeout;
+        let fail = |what: String, state: String| async {
+            Error::ServiceFailed {
+                service: dep.name.clone(),
+                instance: opts.instance.clone(),
+                what,
+                state,
+                logs: self.tail(&name, 20).await,
+            }
+        };
+        if condition == Condition::ServiceHealthy && !dep.has_healthcheck() {
+            return Err(fail(
+                "is a `service_healthy` dependency but has no healthcheck".into(),
+                "running".into(),
+            )
+            .await);
+        }
+        loop {
+            let inspect = self
+                .docker
+                .inspect_container(&name, None)
+                .await
+                .map_err(|e| Error::Docker {
+                    action: format!("inspect container `{name}`"),
+                    reason: reason(&e),
+                })?;
+            let state = inspect.state.unwrap_or_default();
+            let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+            let exit_code = state.exit_code.unwrap_or_default();
+            let health = state
+                .health
+                .and_then(|h| h.status)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let running = state.running.unwrap_or(false);
+            let describe = || {
+                if running {
+                    if health.is_empty() {
+                        status.clone()
+                    } else {
+                        format!("{status}, {health}")
+                    }
+                } else {
+                    format!("{status} ({exit_code})")
+                }
+            };
+            match condition {
+                Condition::ServiceStarted => return Ok(()),
+                Condition::ServiceHealthy => {
+                    if health == "healthy" {
+                        return Ok(());
+                    }
+                    if health == "unhealthy" {
+                        return Err(fail("failed its healthcheck".into(), describe()).await);
+                    }
+                    if !running && status != "restarting" {
+                        return Err(fail("exited before becoming healthy".into(), describe()).await);
+                    }
+                }
+                Condition::ServiceCompletedSuccessfully => {
+                    if status == "exited" || status == "dead" {
+                        if exit_code == 0 {
+                            return Ok(());
+                        }
+                        return Err(fail(format!("exited with code {exit_code}"), describe()).await);
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                let what = match condition {
+                    Condition::ServiceHealthy => "did not become healthy",
+                    _ => "did not complete",
+                };
+                return Err(fail(
+                    format!(
+                        "{what} within {}s (`--timeout` waits longer)",
+                        opts.timeout.as_secs()
+                    ),
+                    describe(),
+                )
+                .await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// `repo:tag` → (`repo`, `tag`), defaulting the tag to `latest`; digests stay whole.
+fn split_image(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+fn ms_to_ns(ms: Option<u64>) -> Option<i64> {
+    ms.map(|m| (m as i64).saturating_mul(1_000_000))
+}
+
+/// The engine's create body for one service.
+fn container_body(
+    project: &Project,
+    svc: &Service,
+    hash: &str,
+    opts: &UpOptions,
+) -> ContainerCreateBody {
+    let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
+    labels.extend(base_labels(project, opts));
+    labels.insert(labels::SERVICE.into(), svc.name.clone());
+    labels.insert(labels::NUMBER.into(), "1".into());
+    labels.insert(labels::ONEOFF.into(), "False".into());
+    labels.insert(labels::CONFIG_HASH.into(), hash.to_string());
+    labels.insert(
+        labels::WORKING_DIR.into(),
+        project.working_dir.to_string_lossy().into_owned(),
+    );
+    labels.insert(
+        labels::CONFIG_FILES.into(),
+        project
+            .config_files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    labels.insert(
+        labels::DEPENDS_ON.into(),
+        svc.depends_on
+            .iter()
+            .map(|(d, c)| format!("{d}:{}:false", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+
+    let mut exposed: Vec<String> = Vec::new();
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &svc.ports {
+        let key = format!("{}/{}", p.target, p.protocol);
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: p.published.map(|h| h.to_string()).or(Some(String::new())),
+            });
+    }
+    for e in &svc.expose {
+        let key = if e.contains('/') {
+            e.clone()
+        } else {
+            format!("{e}/tcp")
+        };
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+
+    let mut binds = Vec::new();
+    let mut mounts = Vec::new();
+    for m in &svc.mounts {
+        match m.kind {
+            // Binds (not Mounts) so a missing host directory is created, as compose does.
+            MountKind::Bind => binds.push(format!(
+                "{}:{}{}",
+                m.source.clone().unwrap_or_default(),
+                m.target,
+                if m.read_only { ":ro" } else { "" }
+            )),
+            MountKind::Volume => {
+                let source = m.source.as_ref().map(|k| project.volumes[k].name.clone());
+                let volume_options = source.is_none().then(|| MountVolumeOptions {
+                    labels: Some(base_labels(project, opts)),
+                    ..Default::default()
+                });
+                mounts.push(DockerMount {
+                    target: Some(m.target.clone()),
+                    source,
+                    typ: Some(MountType::VOLUME),
+                    read_only: Some(m.read_only),
+                    volume_options,
+                    ..Default::default()
+                });
+            }
+            MountKind::Tmpfs => mounts.push(DockerMount {
+                target: Some(m.target.clone()),
+                typ: Some(MountType::TMPFS),
+                ..Default::default()
+            }),
+        }
+    }
+
+    let restart_policy = svc.restart.as_deref().map(|r| {
+        let (name, count) = match r {
+            "always" => (RestartPolicyNameEnum::ALWAYS, None),
+            "unless-stopped" => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+            r if r.starts_with("on-failure") => (
+                RestartPolicyNameEnum::ON_FAILURE,
+                r.split_once(':').and_then(|(_, n)| n.parse().ok()),
+            ),
+            _ => (RestartPolicyNameEnum::NO, None),
+        };
+        RestartPolicy {
+            name: Some(name),
+            maximum_retry_count: count,
+        }
+    });
+
+    let host_config = HostConfig {
+        binds: (!binds.is_empty()).then_some(binds),
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        port_bindings: (!bindings.is_empty()).then_some(bindings),
+        restart_policy,
+        extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
+        memory: svc.limits.memory,
+        nano_cpus: svc.limits.nano_cpus,
+        pids_limit: svc.limits.pids,
+        ulimits: (!svc.ulimits.is_empty()).then(|| {
+            svc.ulimits
+                .iter()
+                .map(|(n, u)| ResourcesUlimits {
+                    name: Some(n.clone()),
+                    soft: Some(u.soft),
+                    hard: Some(u.hard),
+                })
+                .collect()
+        }),
+        network_mode: svc
+            .networks
+            .keys()
+            .next()
+            .map(|k| project.networks[k].name.clone()),
+        ..Default::default()
+    };
+
+    let networking_config = svc.networks.iter().next().map(|(key, aliases)| {
+        let mut all = vec![svc.name.clone()];
+        all.extend(aliases.iter().cloned());
+        NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                project.networks[key].name.clone(),
+                EndpointSettings {
+                    aliases: Some(all),
+                    ..Default::default()
+                },
+            )])),
+        }
+    });
+
+    let healthcheck = svc.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: ms_to_ns(h.interval_ms),
+        timeout: ms_to_ns(h.timeout_ms),
+        start_period: ms_to_ns(h.start_period_ms),
+        retries: h.retries,
+        ..Default::default()
+    });
+
+    ContainerCreateBody {
+        image: Some(svc.image.clone()),
+        cmd: svc.command.clone(),
+        entrypoint: svc.entrypoint.clone(),
+        env: Some(
+            svc.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        labels: Some(labels),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        hostname: svc.hostname.clone(),
+        user: svc.user.clone(),
+        working_dir: svc.working_dir.clone(),
+        stop_signal: svc.stop_signal.clone(),
+        stop_timeout: Some(svc.grace_period_secs()),
+        healthcheck,
+        host_config: Some(host_config),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn image_names() {
+        assert_eq!(split_image("busybox"), ("busybox", "latest"));
+        assert_eq!(split_image("busybox:1.36"), ("busybox", "1.36"));
+        assert_eq!(split_image("reg:5000/app"), ("reg:5000/app", "latest"));
+        assert_eq!(split_image("reg:5000/app:v2"), ("reg:5000/app", "v2"));
+    }
+}
