@@ -12,7 +12,7 @@ fn refused(f: &Fixture, args: &[&str], code: i32, expected: &str) {
         "{args:?}: expected {expected:?} in {:?}",
         run.stderr
     );
-    assert_eq!(before, f.snapshot(), "{args:?} changed files on disk");
+    super::common::assert_same(&before, &f.snapshot(), &format!("{args:?}"));
 }
 
 fn with_prod() -> Fixture {

@@ -86,14 +86,14 @@ impl Fixture {
     }
 
     /// Every file under the stack directory with its bytes, for "nothing changed"
-    /// checks. The lock file is left out: taking the lock creates it, and it
+    /// checks. Lock files are left out: taking a lock creates one, and it
     /// holds nothing.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
             for e in std::fs::read_dir(dir).unwrap().flatten() {
                 let p = e.path();
                 let rel = p.strip_prefix(root).unwrap().to_path_buf();
-                if rel.as_os_str() == "instances.json.lock" {
+                if rel.extension().is_some_and(|e| e == "lock") {
                     continue;
                 }
                 let meta = std::fs::symlink_metadata(&p).unwrap();
@@ -200,4 +200,26 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
     }
+}
+
+/// Asserts two snapshots are equal, naming only the paths that differ.
+pub fn assert_same(
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+    after: &BTreeMap<PathBuf, Vec<u8>>,
+    what: &str,
+) {
+    let mut diffs = Vec::new();
+    for (k, v) in before {
+        match after.get(k) {
+            None => diffs.push(format!("removed {}", k.display())),
+            Some(w) if w != v => diffs.push(format!("changed {}", k.display())),
+            _ => {}
+        }
+    }
+    for k in after.keys() {
+        if !before.contains_key(k) {
+            diffs.push(format!("added {}", k.display()));
+        }
+    }
+    assert!(diffs.is_empty(), "{what} changed files on disk: {diffs:?}");
 }

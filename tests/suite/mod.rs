@@ -1,7 +1,9 @@
 pub mod common;
+pub mod engine_harness;
 
 mod bad_input;
 mod commands;
 mod concurrency;
 mod discovery;
+mod engine;
 mod render;
