@@ -52,6 +52,8 @@ pub enum Command {
     ProjectName(NameArg),
     /// Print an instance's env file, secrets masked.
     Env(EnvArgs),
+    /// Change an instance's tier or limits; running containers change in place.
+    Update(UpdateArgs),
     /// Re-render an instance's files, keeping what the operator added to the env file.
     Render(NameArg),
     /// Start an instance: create or update its containers, in dependency order.
@@ -106,6 +108,36 @@ pub struct CreateArgs {
     /// Resource tier from mrctl.toml `[tiers]`.
     #[arg(long)]
     pub tier: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Per-instance limits, over the tier's.
+#[derive(Debug, Args, Default)]
+pub struct LimitArgs {
+    /// Memory limit of every container (e.g. `512m`, `2g`).
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// CPU limit of every container (e.g. `0.5`).
+    #[arg(long, value_name = "CPUS")]
+    pub cpus: Option<String>,
+    /// Process limit of every container.
+    #[arg(long, value_name = "N")]
+    pub pids: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Instance name.
+    pub name: String,
+    /// Move the instance to this tier.
+    #[arg(long)]
+    pub tier: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Drop the per-instance limits, leaving the tier's.
+    #[arg(long, conflicts_with_all = ["memory", "cpus", "pids"])]
+    pub clear_limits: bool,
 }
 
 /// An instance, or every instance with `--all`.

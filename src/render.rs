@@ -388,6 +388,77 @@ pub fn write_files(
 
 pub use crate::envfile::{parse_env, parse_env_line};
 
+/// What a re-render changed and kept.
+#[derive(Debug, Default, Serialize)]
+pub struct Rerendered {
+    pub env_changed: bool,
+    pub override_changed: bool,
+    pub kept_changed: Vec<String>,
+    pub kept_added: Vec<String>,
+    /// Where the previous env file was kept, if it changed.
+    pub env_backup: Option<PathBuf>,
+}
+
+/// Re-renders an instance's env file and override. Values the operator
+/// changed or added to the env file are kept (three-way merge against the
+/// last render); the previous files are kept as `.bak`. Recreates the
+/// directory (with its marker) when it was deleted by hand.
+pub fn rerender(
+    stack: &Stack,
+    name: &str,
+    inst: &crate::registry::Instance,
+    services: Vec<String>,
+) -> Result<Rerendered> {
+    let files = InstanceFiles::in_dir(stack.instance_dir(name));
+    if std::fs::symlink_metadata(&files.dir).is_err() {
+        crate::datadir::create_private_dir_all(&files.dir)?;
+        crate::datadir::write_marker(
+            &files.dir,
+            &crate::datadir::Marker {
+                stack: stack.name().to_string(),
+                instance: name.to_string(),
+                kind: "files".into(),
+            },
+        )?;
+    }
+    let secrets = Secrets::load(&files.secrets)?;
+    let context = context_for(stack, name, inst, services);
+    let fresh = render_instance(stack, &context, &secrets)?;
+    let read = |path: &Path| match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
+    };
+    let current = read(&files.env)?;
+    let base = read(&files.env_rendered)?;
+    let (env, report) = match &current {
+        Some(cur) => merge_env(cur, base.as_deref(), &fresh.env),
+        None => (fresh.env.clone(), MergeReport::default()),
+    };
+    let old_override = read(&files.override_file)?;
+    let mut out = Rerendered {
+        env_changed: current.as_deref() != Some(env.as_str()),
+        override_changed: old_override.as_deref() != Some(fresh.override_file.as_str()),
+        kept_changed: report.kept_changed,
+        kept_added: report.kept_added,
+        env_backup: None,
+    };
+    if let Some(cur) = current.as_deref().filter(|_| out.env_changed) {
+        let backup = files.dir.join(".env.bak");
+        write_atomic(&backup, cur.as_bytes(), 0o600)?;
+        out.env_backup = Some(backup);
+    }
+    if let Some(old) = old_override.as_deref().filter(|_| out.override_changed) {
+        write_atomic(
+            &files.dir.join("docker-compose.override.yml.bak"),
+            old.as_bytes(),
+            0o644,
+        )?;
+    }
+    write_files(&files, &env, &fresh.env, &fresh.override_file, &secrets)?;
+    Ok(out)
+}
+
 /// What a merge kept from the operator's file.
 #[derive(Debug, Default, PartialEq)]
 pub struct MergeReport {

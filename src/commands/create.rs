@@ -59,7 +59,7 @@ impl Spec {
             index: args.index,
             pinned,
             tier,
-            limits: Limits::default(),
+            limits: super::parse_limits(&args.limits)?,
         })
     }
 }

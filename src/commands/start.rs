@@ -138,6 +138,7 @@ fn print_event(p: &Printer, e: &Event) {
         )),
         Event::Started(c) => p.message(format!("  container `{c}` started")),
         Event::Running(c) => p.message(format!("  container `{c}` is running and up to date")),
+        Event::Updated(c) => p.message(format!("  container `{c}`: limits changed in place")),
         Event::Orphan(c) => p.warn(format!(
             "container `{c}` belongs to no service of the compose files; `mrctl clean` removes it"
         )),

@@ -17,6 +17,8 @@ struct Row {
     ports: Vec<String>,
     image: Option<String>,
     status: Option<String>,
+    /// Limits the container runs with (memory bytes, nano-CPUs, pids).
+    limits: Option<crate::compose::Limits>,
 }
 
 fn port_text(c: &ContainerInfo) -> Vec<String> {
@@ -54,7 +56,12 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
             };
             for svc in &services {
                 let c = containers.iter().find(|c| &c.service == svc);
+                let limits = match c {
+                    Some(c) => Some(engine.limits_of(&c.id).await?),
+                    None => None,
+                };
                 rows.push(Row {
+                    limits,
                     instance: name.clone(),
                     service: svc.clone(),
                     container: c.map(|c| c.name.clone()),
@@ -77,6 +84,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
                     ports: port_text(c),
                     image: Some(c.image.clone()),
                     status: Some(c.status.clone()),
+                    limits: None,
                 });
             }
         }
@@ -87,7 +95,15 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
         return p.json(&rows);
     }
     let many = names.len() > 1;
-    let mut header = vec!["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "IMAGE"];
+    let mut header = vec![
+        "SERVICE",
+        "CONTAINER",
+        "STATE",
+        "HEALTH",
+        "PORTS",
+        "LIMITS",
+        "IMAGE",
+    ];
     if many {
         header.insert(0, "INSTANCE");
     }
@@ -104,6 +120,10 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
                 } else {
                     r.ports.join(", ")
                 },
+                r.limits
+                    .as_ref()
+                    .map(super::describe_limits)
+                    .unwrap_or_else(|| "-".into()),
                 r.image.clone().unwrap_or_else(|| "-".into()),
             ];
             if many {

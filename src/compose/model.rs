@@ -25,6 +25,16 @@ pub struct Project {
     pub unset_variables: Vec<String>,
 }
 
+impl Project {
+    /// Applies an instance's limits to every service; a service's own limit
+    /// wins where it is lower.
+    pub fn apply_limits(&mut self, limits: Limits) {
+        for svc in self.services.values_mut() {
+            svc.limits = svc.limits.min(limits);
+        }
+    }
+}
+
 /// A top-level network.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Network {

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
-    MountType, MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
-    PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HealthConfig, HostConfig,
+    Mount as DockerMount, MountType, MountVolumeOptions, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListNetworksOptionsBuilder,
@@ -19,7 +20,7 @@ use futures_util::StreamExt;
 use futures_util::future::try_join_all;
 
 use super::{ContainerInfo, Engine, is_not_found, labels, reason};
-use crate::compose::{self, Condition, MountKind, Project, Service};
+use crate::compose::{self, Condition, Limits, MountKind, Project, Service};
 use crate::error::Error;
 
 /// What `up` reports as it goes.
@@ -37,6 +38,8 @@ pub enum Event {
     Recreated(String),
     Started(String),
     Running(String),
+    /// Limits changed in place (no recreate).
+    Updated(String),
     Orphan(String),
 }
 
@@ -284,13 +287,19 @@ impl Engine {
         if let Some(c) = current
             && c.config_hash.as_deref() == Some(hash.as_str())
         {
-            if c.state == "running" {
-                on(Event::Running(name));
+            let sync = self.sync_limits(&c.id, svc.limits).await?;
+            if !matches!(sync, LimitSync::NeedsRecreate) {
+                if matches!(sync, LimitSync::Updated) {
+                    on(Event::Updated(name.clone()));
+                }
+                if c.state == "running" {
+                    on(Event::Running(name));
+                } else {
+                    self.start(svc, &name, opts).await?;
+                    on(Event::Started(name));
+                }
                 return Ok(());
             }
-            self.start(svc, &name, opts).await?;
-            on(Event::Started(name));
-            return Ok(());
         }
         let recreate = current.is_some();
         if let Some(c) = current {
@@ -463,6 +472,90 @@ impl Engine {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+}
+
+/// What bringing a container's limits in line took.
+pub(crate) enum LimitSync {
+    Same,
+    Updated,
+    /// A limit is to be lifted: the engine's update call cannot do that.
+    NeedsRecreate,
+}
+
+impl Engine {
+    /// The limits a container runs with.
+    pub async fn limits_of(&self, container: &str) -> Result<Limits, Error> {
+        let inspect = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| Error::Docker {
+                action: format!("inspect container `{container}`"),
+                reason: reason(&e),
+            })?;
+        let hc = inspect.host_config.unwrap_or_default();
+        let positive = |v: Option<i64>| v.filter(|x| *x > 0);
+        Ok(Limits {
+            memory: positive(hc.memory),
+            nano_cpus: positive(hc.nano_cpus),
+            pids: positive(hc.pids_limit),
+        })
+    }
+
+    /// Changes a container's limits in place when they differ from `desired`.
+    pub(crate) async fn sync_limits(
+        &self,
+        container: &str,
+        desired: Limits,
+    ) -> Result<LimitSync, Error> {
+        let cur = self.limits_of(container).await?;
+        if cur == desired {
+            return Ok(LimitSync::Same);
+        }
+        if (desired.memory.is_none() && cur.memory.is_some())
+            || (desired.nano_cpus.is_none() && cur.nano_cpus.is_some())
+        {
+            return Ok(LimitSync::NeedsRecreate);
+        }
+        let body = ContainerUpdateBody {
+            memory: desired.memory,
+            // Docker's default swap allowance on create is twice the memory.
+            memory_swap: desired.memory.map(|m| m.saturating_mul(2)),
+            nano_cpus: desired.nano_cpus,
+            pids_limit: Some(desired.pids.unwrap_or(-1)),
+            ..Default::default()
+        };
+        self.docker
+            .update_container(container, body)
+            .await
+            .map_err(|e| Error::Docker {
+                action: format!("update the limits of container `{container}`"),
+                reason: reason(&e),
+            })?;
+        Ok(LimitSync::Updated)
+    }
+
+    /// Applies the project's limits to its existing containers in place.
+    /// Returns the containers changed, and those that need a recreate (a
+    /// limit lifted) which the next `start` does.
+    pub async fn update_limits(
+        &self,
+        project: &Project,
+    ) -> Result<(Vec<String>, Vec<String>), Error> {
+        let mut updated = Vec::new();
+        let mut recreate = Vec::new();
+        for c in self.project_containers(&project.name).await? {
+            let Some(svc) = project.services.get(&c.service) else {
+                continue;
+            };
+            match self.sync_limits(&c.id, svc.limits).await? {
+                LimitSync::Same => {}
+                LimitSync::Updated => updated.push(c.name),
+                LimitSync::NeedsRecreate => recreate.push(c.name),
+            }
+        }
+        Ok((updated, recreate))
     }
 }
 
