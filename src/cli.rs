@@ -64,6 +64,8 @@ pub enum Command {
     Restart(StartArgs),
     /// Create the instance if it does not exist, then start it.
     Up(UpArgs),
+    /// Exit 0 when every service of the instance is ready, non-zero otherwise.
+    Health(NameArg),
     /// Show the containers of an instance: state, health, ports, image.
     #[command(visible_alias = "ps")]
     Status(TargetArgs),
@@ -71,6 +73,12 @@ pub enum Command {
     Logs(LogsArgs),
     /// Delete an instance: containers, networks, volumes, files, data directory and registry entry.
     Clean(CleanArgs),
+    /// Archive an instance: registry entry, files, secrets, data and volumes.
+    Backup(BackupArgs),
+    /// Recreate an instance from a backup archive.
+    Restore(RestoreArgs),
+    /// Check the engine, the stack and the registry against Docker; `--fix` repairs.
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -153,9 +161,14 @@ pub struct TargetArgs {
 
 #[derive(Debug, Args)]
 pub struct StartOpts {
-    /// How long to wait for each dependency condition (e.g. `90s`, `5m`).
+    /// How long to wait for each dependency condition, and with `--wait`
+    /// for the whole instance (e.g. `90s`, `5m`).
     #[arg(long, value_name = "DURATION", default_value = "120s")]
     pub timeout: String,
+    /// Wait until every service with a healthcheck is healthy and every
+    /// one-shot service has exited 0.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +246,44 @@ pub struct CleanArgs {
     /// Keep the data directory.
     #[arg(long)]
     pub keep_data: bool,
+    /// Write a backup archive first (`mrctl backup`); clean only if it succeeds.
+    #[arg(long)]
+    pub backup: bool,
+    /// Where `--backup` writes the archive.
+    #[arg(short, long, value_name = "FILE", requires = "backup")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Instance name.
+    pub name: String,
+    /// Archive to write (default: `<stack>-<name>-<time>.mrctl.tgz` here).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Archive written by `mrctl backup`.
+    pub file: std::path::PathBuf,
+    /// Restore under another name (a copy beside the original).
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// Replace an existing instance of that name (its containers, volumes and data).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Repair what is safe: re-render missing files, recreate missing data
+    /// directories and containers.
+    #[arg(long)]
+    pub fix: bool,
+    /// With `--fix`, also remove orphaned Docker resources and leftover files.
+    #[arg(short, long, requires = "fix")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,8 @@ pub mod exit {
     pub const CONFLICT: i32 = 5;
     /// The Docker engine cannot be reached.
     pub const DOCKER_UNAVAILABLE: i32 = 6;
+    /// `mrctl health`: the instance is not healthy; `doctor`: it found problems.
+    pub const UNHEALTHY: i32 = 7;
 }
 
 /// Why a port cannot be given to an instance.
@@ -213,6 +215,15 @@ pub enum Error {
         holder: String,
     },
 
+    #[error("doctor found {count} problem{}", if *count == 1 { "" } else { "s" })]
+    DoctorProblems { count: usize },
+
+    #[error("backup `{}` is not usable: {reason}; nothing was changed", path.display())]
+    BadArchive { path: PathBuf, reason: String },
+
+    #[error("instance `{instance}` is not healthy: {services}")]
+    Unhealthy { instance: String, services: String },
+
     #[error("{what} failed for {count} of {total} instances")]
     Partial {
         what: String,
@@ -258,6 +269,8 @@ impl Error {
             | Error::ServiceFailed { .. }
             | Error::Partial { .. }
             | Error::Io { .. } => exit::FAILURE,
+            Error::Unhealthy { .. } | Error::DoctorProblems { .. } => exit::UNHEALTHY,
+            Error::BadArchive { .. } => exit::CONFIG,
         }
     }
 

@@ -2,6 +2,7 @@
 //! server. `run` parses the command line, runs one command and returns the
 //! exit code; nothing else in the crate exits the process.
 
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod compose;

@@ -46,6 +46,19 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         &format!("Delete {what}?"),
     )?;
 
+    if args.backup {
+        if !registry.instances.contains_key(name) {
+            return Err(Error::UnknownInstance {
+                name: name.to_string(),
+                stack: stack.name().to_string(),
+                hint: Some("nothing to back up".into()),
+            }
+            .into());
+        }
+        let path = super::backup::write_backup(ctx, &stack, name, args.output.as_deref())?;
+        ctx.printer
+            .success(format!("backed up instance `{name}` to {}", path.display()));
+    }
     let _instance = instance_lock(&stack, name)?;
     // Check the directories before Docker: a refusal must leave everything,
     // volumes included, as it was.

@@ -1,10 +1,13 @@
 //! One file per command, each orchestration only; `dispatch` is the single
 //! match from the parsed command line to them.
 
+mod backup;
 mod clean;
 mod completions;
 mod create;
+mod doctor;
 mod env;
+mod health;
 mod info;
 mod init;
 mod list;
@@ -59,8 +62,12 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Up(args) => start::up(ctx, &args),
         Command::Stop(args) => stop::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
+        Command::Health(args) => health::run(ctx, &args.name),
         Command::Logs(args) => logs::run(ctx, &args),
         Command::Clean(args) => clean::run(ctx, &args),
+        Command::Backup(args) => backup::run(ctx, &args),
+        Command::Restore(args) => backup::restore(ctx, &args),
+        Command::Doctor(args) => doctor::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),
     }
 }

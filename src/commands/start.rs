@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> a
                 if restart {
                     super::stop::stop_one(ctx, stack, engine, &name).await?;
                 }
-                start_one(ctx, stack, engine, &name, timeout).await
+                start_one(ctx, stack, engine, &name, timeout, opts.wait).await
             }
         })
         .await
@@ -59,7 +59,15 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     rt.block_on(async {
         let engine = Engine::connect().await?;
-        start_one(ctx, &stack, &engine, &args.create.name, timeout).await
+        start_one(
+            ctx,
+            &stack,
+            &engine,
+            &args.create.name,
+            timeout,
+            args.opts.wait,
+        )
+        .await
     })
 }
 
@@ -70,6 +78,7 @@ pub async fn start_one(
     engine: &Engine,
     name: &str,
     timeout: Duration,
+    wait: bool,
 ) -> anyhow::Result<()> {
     let _lock = instance_lock(stack, name)?;
     // Re-read under the instance lock: a concurrent clean may have removed it.
@@ -90,6 +99,15 @@ pub async fn start_one(
         instance: name.to_string(),
     };
     engine.up(&project, &opts, &|e| print_event(&p, &e)).await?;
+    if wait {
+        engine
+            .wait_ready(&project, name, timeout, &|r| {
+                let mark = if r.ready { "✔" } else { "…" };
+                p.message(format!("  {mark} `{}` {}", r.service, r.describe()));
+            })
+            .await?;
+        p.success(format!("every service of `{name}` is ready"));
+    }
     if p.json {
         let containers = engine.project_containers(&project.name).await?;
         return p.json(

@@ -3,8 +3,10 @@
 //! `docker compose -p <project>` sees them as its own, and reads them back.
 //! Callers get mrctl's own types and errors; no bollard type leaves here.
 
+mod archive;
 mod logs;
 mod ops;
+mod ready;
 mod up;
 
 use std::collections::HashMap;
@@ -17,7 +19,8 @@ use futures_util::StreamExt;
 use crate::error::Error;
 
 pub use logs::{LogLine, LogOptions, LogSource};
-pub use ops::RemoveReport;
+pub use ops::{RemoveReport, Resource};
+pub use ready::Readiness;
 pub use up::{Event, UpOptions};
 
 /// Labels docker compose reads, and mrctl's own.

@@ -12,6 +12,15 @@ use futures_util::future::join_all;
 use super::{ContainerInfo, Engine, is_not_found, labels, reason};
 use crate::error::Error;
 
+/// A network or volume found by label.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Resource {
+    pub kind: &'static str,
+    pub name: String,
+    pub project: String,
+    pub instance: Option<String>,
+}
+
 /// What `remove_project` removed.
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
 pub struct RemoveReport {
@@ -180,6 +189,55 @@ impl Engine {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+
+    /// Networks and volumes carrying `label=value`: (kind, name, project, instance).
+    pub async fn labelled_resources(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<Resource>, Error> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let mut out = Vec::new();
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list networks".into(),
+                reason: reason(&e),
+            })?;
+        for n in networks {
+            let l = n.labels.unwrap_or_default();
+            out.push(Resource {
+                kind: "network",
+                name: n.name.unwrap_or_default(),
+                project: l.get(labels::PROJECT).cloned().unwrap_or_default(),
+                instance: l.get(labels::INSTANCE).cloned(),
+            });
+        }
+        let volumes = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list volumes".into(),
+                reason: reason(&e),
+            })?;
+        for v in volumes.volumes.unwrap_or_default() {
+            out.push(Resource {
+                kind: "volume",
+                project: v.labels.get(labels::PROJECT).cloned().unwrap_or_default(),
+                instance: v.labels.get(labels::INSTANCE).cloned(),
+                name: v.name,
+            });
+        }
+        Ok(out)
     }
 
     /// Names of the project's networks and volumes (for status and doctor).

@@ -1,0 +1,347 @@
+//! `mrctl backup NAME [-o FILE]` and `mrctl restore FILE [--as NAME] [--force]`.
+//! A backup holds the registry entry, the rendered files (secrets and the
+//! operator's env file included), the data directory and each named volume
+//! read through the engine. A restore verifies the whole archive before it
+//! changes anything, then recreates the instance, on fresh ports where the
+//! old ones are taken.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::{Ctx, instance_lock, instance_project, lookup, registry_file};
+use crate::backup::{self, Manifest, VolumeRecord, Writer};
+use crate::cli::{BackupArgs, RestoreArgs};
+use crate::datadir::{self, Marker};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::ports::{BindProbe, HostProbe};
+use crate::render::InstanceFiles;
+use crate::stack::Stack;
+
+pub fn run(ctx: &Ctx, args: &BackupArgs) -> anyhow::Result<()> {
+    let stack = ctx.stack()?;
+    let path = write_backup(ctx, &stack, &args.name, args.output.as_deref())?;
+    if !ctx.printer.json {
+        ctx.printer.success(format!(
+            "backed up instance `{}` to {}",
+            args.name,
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Writes the backup archive of `name` and returns its path (used by `clean --backup` too).
+pub fn write_backup(
+    ctx: &Ctx,
+    stack: &Stack,
+    name: &str,
+    output: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    crate::names::validate_instance_name(name)?;
+    let registry = registry_file(stack).load()?;
+    let inst = lookup(stack, &registry, name)?.clone();
+    let _lock = instance_lock(stack, name)?;
+    let dest = match output {
+        Some(p) if p.is_absolute() => p.to_path_buf(),
+        Some(p) => ctx.cwd.join(p),
+        None => {
+            let stamp = super::now_rfc3339().replace([':', '-'], "");
+            ctx.cwd
+                .join(format!("{}-{name}-{stamp}.mrctl.tgz", stack.name()))
+        }
+    };
+    let project = instance_project(stack, name, &inst)?;
+    let volumes: Vec<VolumeRecord> = project
+        .volumes
+        .iter()
+        .filter(|(_, v)| !v.external)
+        .filter_map(|(key, v)| {
+            let image = project.services.values().find(|s| {
+                s.mounts
+                    .iter()
+                    .any(|m| m.source.as_deref() == Some(key.as_str()))
+            })?;
+            Some(VolumeRecord {
+                key: key.clone(),
+                name: v.name.clone(),
+                image: image.image.clone(),
+            })
+        })
+        .collect();
+    let files = InstanceFiles::in_dir(stack.instance_dir(name));
+    let mut writer = Writer::create(&dest)?;
+    writer.add_tree("files", &files.dir, &|rel| {
+        rel.extension().is_some_and(|e| e == "bak" || e == "lock")
+    })?;
+    if inst.data_dir.is_dir() {
+        writer.add_tree("data", &inst.data_dir, &|_| false)?;
+    } else {
+        ctx.printer.warn(format!(
+            "the data directory `{}` is missing; the backup has none",
+            inst.data_dir.display()
+        ));
+    }
+    let p = ctx.printer;
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let engine = match Engine::connect().await {
+            Ok(e) => e,
+            Err(e) if volumes.is_empty() => {
+                p.warn(format!("{e}; the instance has no named volumes, so none are needed"));
+                return anyhow::Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let running = engine
+            .project_containers(&inst.project)
+            .await?
+            .iter()
+            .any(|c| c.state == "running");
+        if running {
+            p.warn(format!(
+                "instance `{name}` is running: files written during the backup may be inconsistent (`mrctl stop {name}` first for a consistent copy)"
+            ));
+        }
+        for v in &volumes {
+            let mut tmp = tempfile::tempfile().map_err(|e| Error::io("create a temporary file for volume", &v.name, e))?;
+            let size = engine
+                .export_volume(&v.name, &v.image, stack.name(), name, &mut tmp)
+                .await?;
+            use std::io::Seek;
+            tmp.rewind().map_err(|e| Error::io("read back volume", &v.name, e))?;
+            writer.add_reader(&format!("volumes/{}.tar", v.key), size, 0o644, tmp)?;
+            p.message(format!("  volume `{}`: {size} bytes", v.name));
+        }
+        anyhow::Ok(())
+    })?;
+    let manifest = writer.finish(Manifest {
+        format: backup::FORMAT.into(),
+        version: backup::VERSION,
+        mrctl_version: env!("CARGO_PKG_VERSION").into(),
+        stack: stack.name().to_string(),
+        instance: name.to_string(),
+        created_at: super::now_rfc3339(),
+        entry: inst.clone(),
+        services: project.services.keys().cloned().collect(),
+        volumes,
+        files: Vec::new(),
+    })?;
+    if p.json {
+        let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
+        p.json(&serde_json::json!({
+            "path": dest,
+            "instance": name,
+            "files": manifest.files.len(),
+            "bytes": bytes,
+            "volumes": manifest.volumes,
+        }))?;
+    }
+    Ok(dest)
+}
+
+pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
+    let stack = ctx.stack()?;
+    let file = if args.file.is_absolute() {
+        args.file.clone()
+    } else {
+        ctx.cwd.join(&args.file)
+    };
+    // Verify everything first: a bad archive changes nothing.
+    let extracted = backup::read_verified(&file, &stack.dir)?;
+    let m = &extracted.manifest;
+    let name = args.as_name.clone().unwrap_or_else(|| m.instance.clone());
+    crate::names::validate_instance_name(&name)?;
+    let p = ctx.printer;
+    if m.stack != stack.name() {
+        p.warn(format!(
+            "the backup is of stack `{}`, restoring into stack `{}`",
+            m.stack,
+            stack.name()
+        ));
+    }
+    let rt = super::runtime()?;
+    let engine = rt.block_on(Engine::connect());
+    let registry = registry_file(&stack).load()?;
+    if registry.instances.contains_key(&name) {
+        if !args.force {
+            return Err(anyhow::Error::new(Error::InstanceExists {
+                name: name.clone(),
+                stack: stack.name().to_string(),
+            })
+            .context(
+                "restore refuses to replace it: pass `--force`, or `--as NEWNAME` for a copy",
+            ));
+        }
+        let engine = match &engine {
+            Ok(e) => e,
+            Err(e) => {
+                return Err(Error::DockerUnavailable {
+                    address: crate::engine::default_address(),
+                    reason: format!("{e}"),
+                }
+                .into());
+            }
+        };
+        remove_existing(&stack, &name, engine, &rt)?;
+    }
+    let registry = registry_file(&stack).load()?;
+    let old = &m.entry;
+    let held: Vec<u16> = registry
+        .instances
+        .values()
+        .flat_map(|i| i.ports.values().copied())
+        .collect();
+    let mut pinned = IndexMap::new();
+    for (port_name, port) in &old.ports {
+        if !stack.config.ports.base.contains_key(port_name) {
+            continue;
+        }
+        let host_busy = stack.config.ports.host_check && BindProbe.in_use(*port);
+        if !held.contains(port) && !registry.reserved_ports.contains(port) && !host_busy {
+            pinned.insert(port_name.clone(), *port);
+        } else {
+            p.message(format!(
+                "  port {port} (`{port_name}`) is taken: a fresh one is allocated"
+            ));
+        }
+    }
+    let domain_free = !registry.instances.values().any(|i| i.domain == old.domain);
+    let index_free = registry.index_holder(old.index).is_none();
+    let tier = old
+        .tier
+        .clone()
+        .filter(|t| stack.config.tiers.contains_key(t));
+    if old.tier.is_some() && tier.is_none() {
+        p.warn(format!(
+            "tier `{}` is not defined here; the instance has no tier",
+            old.tier.as_deref().unwrap_or_default()
+        ));
+    }
+    let spec = super::create::Spec {
+        name: name.clone(),
+        domain: domain_free.then(|| old.domain.clone()),
+        index: index_free
+            .then_some(old.index)
+            .filter(|_| crate::names::numeric_index(&name).is_none()),
+        pinned,
+        tier,
+        limits: old.limits.clone(),
+    };
+    let inst = super::create::create(&stack, &spec)?;
+    let _lock = instance_lock(&stack, &name)?;
+
+    // The operator's env file and the secrets come back; the three-way merge
+    // then updates what mrctl manages (ports, name, paths) and keeps the rest.
+    let files = InstanceFiles::in_dir(stack.instance_dir(&name));
+    for f in [".env", ".env.rendered", "secrets.json"] {
+        let src = extracted.path(&format!("files/{f}"));
+        if src.is_file() {
+            std::fs::copy(&src, files.dir.join(f))
+                .map_err(|e| Error::io("restore", files.dir.join(f), e))?;
+        }
+    }
+    let services = crate::compose::service_names(&stack.compose_paths())?;
+    crate::render::rerender(&stack, &name, &inst, services)?;
+    let data_src = extracted.path("data");
+    if data_src.is_dir() {
+        copy_tree(&data_src, &inst.data_dir)?;
+    }
+    let marker = Marker {
+        stack: stack.name().to_string(),
+        instance: name.clone(),
+        kind: "data".into(),
+    };
+    datadir::write_marker(&inst.data_dir, &marker)?;
+
+    if !m.volumes.is_empty() {
+        let engine = engine.map_err(anyhow::Error::new)?;
+        let project = instance_project(&stack, &name, &inst)?;
+        rt.block_on(async {
+            for v in &m.volumes {
+                let Some(target) = project.volumes.get(&v.key) else {
+                    p.warn(format!(
+                        "volume `{}` is no longer in the compose files; not restored",
+                        v.key
+                    ));
+                    continue;
+                };
+                let tar = std::fs::read(extracted.path(&format!("volumes/{}.tar", v.key)))
+                    .map_err(|e| Error::io("read", &v.key, e))?;
+                let labels = Engine::volume_labels(&project.name, &v.key, stack.name(), &name);
+                engine
+                    .import_volume(&target.name, labels, &v.image, stack.name(), &name, tar)
+                    .await?;
+                p.message(format!("  volume `{}` restored", target.name));
+            }
+            anyhow::Ok(())
+        })?;
+    }
+    if p.json {
+        return p.json(&super::InstanceView::new(&stack, &name, &inst));
+    }
+    p.success(format!(
+        "restored instance `{name}` from {} (ports: {}); `mrctl start {name}` runs it",
+        file.display(),
+        super::ports_inline(&inst.ports)
+    ));
+    Ok(())
+}
+
+/// `restore --force`: the existing instance goes first, Docker resources
+/// included.
+fn remove_existing(
+    stack: &Stack,
+    name: &str,
+    engine: &Engine,
+    rt: &tokio::runtime::Runtime,
+) -> anyhow::Result<()> {
+    let _lock = instance_lock(stack, name)?;
+    let mut locked = registry_file(stack).lock()?;
+    let inst = locked.registry.instances[name].clone();
+    rt.block_on(engine.remove_project(&inst.project, true))?;
+    let marker = |kind: &str| Marker {
+        stack: stack.name().to_string(),
+        instance: name.to_string(),
+        kind: kind.to_string(),
+    };
+    datadir::remove_checked(
+        &stack.instance_dir(name),
+        &stack.instances_dir,
+        &marker("files"),
+    )?;
+    datadir::remove_checked(&inst.data_dir, &stack.data_root, &marker("data"))?;
+    locked.registry.instances.remove(name);
+    locked.commit()?;
+    Ok(())
+}
+
+/// Copies a tree, keeping modes and symbolic links, skipping the marker.
+fn copy_tree(src: &Path, dst: &Path) -> Result<(), Error> {
+    for entry in std::fs::read_dir(src)
+        .map_err(|e| Error::io("read directory", src, e))?
+        .flatten()
+    {
+        let from = entry.path();
+        let name = entry.file_name();
+        if name == datadir::MARKER {
+            continue;
+        }
+        let to = dst.join(&name);
+        let meta = std::fs::symlink_metadata(&from).map_err(|e| Error::io("inspect", &from, e))?;
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(&from).map_err(|e| Error::io("read link", &from, e))?;
+            let _ = std::fs::remove_file(&to);
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(target, &to)
+                .map_err(|e| Error::io("create link", &to, e))?;
+        } else if meta.is_dir() {
+            std::fs::create_dir_all(&to).map_err(|e| Error::io("create directory", &to, e))?;
+            copy_tree(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| Error::io("restore", &to, e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,491 @@
+//! `mrctl doctor [--fix [--yes]]`: check the engine, the stack directory and
+//! the registry against Docker and the disk, print each finding with the
+//! command that fixes it, and with `--fix` repair what is safe (orphaned
+//! Docker resources only with `--yes`). Exits non-zero while problems remain.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::{Ctx, instance_project, registry_file};
+use crate::cli::DoctorArgs;
+use crate::datadir::{self, Marker};
+use crate::engine::{ContainerInfo, Engine, labels};
+use crate::error::Error;
+use crate::ports::{BindProbe, HostProbe};
+use crate::registry::Registry;
+use crate::render::InstanceFiles;
+use crate::stack::Stack;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Severity {
+    Ok,
+    Warning,
+    Error,
+}
+
+/// A repair doctor can do itself.
+#[derive(Debug, Clone, PartialEq)]
+enum Repair {
+    /// Run start on the instance (recreates missing containers).
+    Start(String),
+    /// Re-render the instance's files.
+    Render(String),
+    /// Recreate a missing data directory.
+    DataDir(String),
+    /// Remove a project's Docker resources (orphans): needs `--yes`.
+    RemoveProject(String),
+    /// Remove files left by an interrupted create or clean: needs `--yes`.
+    RemoveLeftover(String),
+}
+
+#[derive(Debug, Serialize)]
+struct Finding {
+    check: &'static str,
+    severity: Severity,
+    message: String,
+    /// The command that fixes it.
+    fix: Option<String>,
+    fixed: bool,
+    #[serde(skip)]
+    repair: Option<Repair>,
+}
+
+impl Finding {
+    fn ok(check: &'static str, message: String) -> Finding {
+        Finding {
+            check,
+            severity: Severity::Ok,
+            message,
+            fix: None,
+            fixed: false,
+            repair: None,
+        }
+    }
+
+    fn problem(
+        check: &'static str,
+        severity: Severity,
+        message: String,
+        fix: Option<String>,
+        repair: Option<Repair>,
+    ) -> Finding {
+        Finding {
+            check,
+            severity,
+            message,
+            fix,
+            fixed: false,
+            repair,
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
+    let mut findings = Vec::new();
+    let stack = match ctx.stack() {
+        Ok(s) => {
+            findings.push(Finding::ok(
+                "config",
+                format!("`{}` is valid", s.config_path.display()),
+            ));
+            Some(s)
+        }
+        Err(e) => {
+            findings.push(Finding::problem(
+                "config",
+                Severity::Error,
+                e.to_string(),
+                Some("edit mrctl.toml".into()),
+                None,
+            ));
+            None
+        }
+    };
+    let rt = super::runtime()?;
+    let engine = rt.block_on(async {
+        match Engine::connect().await {
+            Ok(engine) => {
+                let version = engine.server_version().await.unwrap_or_default();
+                findings.push(Finding::ok(
+                    "engine",
+                    format!(
+                        "Docker {version} at `{}`, API {}",
+                        engine.address, engine.api_version
+                    ),
+                ));
+                Some(engine)
+            }
+            Err(e) => {
+                findings.push(Finding::problem(
+                    "engine",
+                    Severity::Error,
+                    e.to_string(),
+                    Some("start Docker, or set DOCKER_HOST".into()),
+                    None,
+                ));
+                None
+            }
+        }
+    });
+    if let Some(stack) = &stack {
+        match registry_file(stack).load() {
+            Ok(registry) => {
+                findings.push(Finding::ok(
+                    "registry",
+                    format!("{} instances registered", registry.instances.len()),
+                ));
+                check_instances(stack, &registry, &mut findings);
+                if let Some(engine) = &engine {
+                    rt.block_on(check_docker(stack, &registry, engine, &mut findings))?;
+                }
+            }
+            Err(e) => findings.push(Finding::problem(
+                "registry",
+                Severity::Error,
+                e.to_string(),
+                Some("fix instances.json by hand (it is never overwritten while invalid)".into()),
+                None,
+            )),
+        }
+    }
+    if args.fix
+        && let Some(stack) = &stack
+    {
+        rt.block_on(repair(ctx, stack, engine.as_ref(), args.yes, &mut findings));
+    }
+    let problems = findings
+        .iter()
+        .filter(|f| f.severity != Severity::Ok && !f.fixed)
+        .count();
+    let p = &ctx.printer;
+    if p.json {
+        p.json(
+            &serde_json::json!({ "ok": problems == 0, "problems": problems, "findings": findings }),
+        )?;
+    } else {
+        let rows: Vec<Vec<String>> = findings
+            .iter()
+            .map(|f| {
+                let status = match (f.severity, f.fixed) {
+                    (_, true) => "fixed",
+                    (Severity::Ok, _) => "ok",
+                    (Severity::Warning, _) => "warning",
+                    (Severity::Error, _) => "error",
+                };
+                vec![
+                    f.check.to_string(),
+                    status.to_string(),
+                    f.message.clone(),
+                    if f.fixed {
+                        "-".into()
+                    } else {
+                        f.fix.clone().unwrap_or_else(|| "-".into())
+                    },
+                ]
+            })
+            .collect();
+        p.table(&["CHECK", "STATUS", "FINDING", "FIX"], &rows)?;
+    }
+    if problems > 0 {
+        return Err(Error::DoctorProblems { count: problems }.into());
+    }
+    Ok(())
+}
+
+/// Files on disk against the registry: rendered files, data directories,
+/// templates and compose files, leftovers of interrupted creates.
+fn check_instances(stack: &Stack, registry: &Registry, findings: &mut Vec<Finding>) {
+    let services = crate::compose::service_names(&stack.compose_paths());
+    if let Err(e) = &services {
+        findings.push(Finding::problem(
+            "compose",
+            Severity::Error,
+            e.to_string(),
+            Some("fix the compose file".into()),
+            None,
+        ));
+    }
+    for name in registry.names_sorted() {
+        let inst = &registry.instances[name];
+        let files = InstanceFiles::in_dir(stack.instance_dir(name));
+        if !files.env.is_file() || !files.override_file.is_file() {
+            findings.push(Finding::problem(
+                "files",
+                Severity::Error,
+                format!(
+                    "instance `{name}`: its rendered files in `{}` are missing",
+                    files.dir.display()
+                ),
+                Some(format!("mrctl render {name}")),
+                Some(Repair::Render(name.to_string())),
+            ));
+        } else if let Err(e) = instance_project(stack, name, inst) {
+            findings.push(Finding::problem(
+                "compose",
+                Severity::Error,
+                format!("instance `{name}`: {e}"),
+                Some("fix the compose file or the instance's env file".into()),
+                None,
+            ));
+        }
+        if let Ok(services) = &services {
+            let context = crate::render::context_for(stack, name, inst, services.clone());
+            let secrets = crate::render::Secrets::load(&files.secrets).unwrap_or_default();
+            if let Err(e) = crate::render::render_instance(stack, &context, &secrets) {
+                findings.push(Finding::problem(
+                    "templates",
+                    Severity::Error,
+                    format!("instance `{name}`: {e}"),
+                    Some("fix the template".into()),
+                    None,
+                ));
+            }
+        }
+        let marker = Marker {
+            stack: stack.name().to_string(),
+            instance: name.to_string(),
+            kind: "data".into(),
+        };
+        match std::fs::symlink_metadata(&inst.data_dir) {
+            Err(_) => findings.push(Finding::problem(
+                "data",
+                Severity::Error,
+                format!("instance `{name}`: its data directory `{}` is missing", inst.data_dir.display()),
+                Some("mrctl doctor --fix (recreates it empty), or restore a backup: mrctl restore FILE --force".to_string()),
+                Some(Repair::DataDir(name.to_string())),
+            )),
+            Ok(_) => {
+                if datadir::read_marker(&inst.data_dir).as_ref() != Some(&marker) {
+                    findings.push(Finding::problem(
+                        "data",
+                        Severity::Warning,
+                        format!(
+                            "instance `{name}`: `{}` has no marker for this instance, so `clean` will not delete it",
+                            inst.data_dir.display()
+                        ),
+                        Some("check the directory; `clean --keep-data` leaves it alone".into()),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    // Rendered-file directories with no registry entry: an interrupted create or clean.
+    if let Ok(entries) = std::fs::read_dir(&stack.instances_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir()
+                && crate::names::validate_instance_name(&name).is_ok()
+                && !registry.instances.contains_key(&name)
+            {
+                findings.push(Finding::problem(
+                    "files",
+                    Severity::Warning,
+                    format!(
+                        "`{}` belongs to no registered instance (an interrupted create or clean?)",
+                        entry.path().display()
+                    ),
+                    Some(format!("mrctl clean {name} --yes")),
+                    Some(Repair::RemoveLeftover(name)),
+                ));
+            }
+        }
+    }
+}
+
+/// Docker against the registry: missing containers, orphans, foreign ports.
+async fn check_docker(
+    stack: &Stack,
+    registry: &Registry,
+    engine: &Engine,
+    findings: &mut Vec<Finding>,
+) -> Result<(), Error> {
+    let containers = engine
+        .containers_labelled(labels::STACK, stack.name())
+        .await?;
+    let resources = engine
+        .labelled_resources(labels::STACK, stack.name())
+        .await?;
+    let projects: BTreeSet<&str> = registry
+        .instances
+        .values()
+        .map(|i| i.project.as_str())
+        .collect();
+    let mut orphans: BTreeSet<String> = BTreeSet::new();
+    for c in &containers {
+        if !projects.contains(c.project.as_str()) {
+            orphans.insert(c.project.clone());
+        }
+    }
+    for r in &resources {
+        if !projects.contains(r.project.as_str()) {
+            orphans.insert(r.project.clone());
+        }
+    }
+    for project in &orphans {
+        let n_containers = containers.iter().filter(|c| &c.project == project).count();
+        let others: Vec<String> = resources
+            .iter()
+            .filter(|r| &r.project == project)
+            .map(|r| format!("{} `{}`", r.kind, r.name))
+            .collect();
+        findings.push(Finding::problem(
+            "orphans",
+            Severity::Warning,
+            format!(
+                "project `{project}` has no registry entry but {n_containers} containers{}{}",
+                if others.is_empty() { "" } else { " and " },
+                others.join(", ")
+            ),
+            Some("mrctl doctor --fix --yes (removes them, volumes included)".into()),
+            Some(Repair::RemoveProject(project.clone())),
+        ));
+    }
+    for name in registry.names_sorted() {
+        let inst = &registry.instances[name];
+        let mine: Vec<&ContainerInfo> = containers
+            .iter()
+            .filter(|c| c.project == inst.project)
+            .collect();
+        if !mine.is_empty()
+            && let Ok(project) = instance_project(stack, name, inst)
+        {
+            let missing: Vec<&String> = project
+                .services
+                .keys()
+                .filter(|s| !mine.iter().any(|c| &c.service == *s))
+                .collect();
+            if !missing.is_empty() {
+                let list: Vec<String> = missing.iter().map(|s| format!("`{s}`")).collect();
+                findings.push(Finding::problem(
+                    "containers",
+                    Severity::Error,
+                    format!("instance `{name}`: no container for {}", list.join(", ")),
+                    Some(format!("mrctl start {name}")),
+                    Some(Repair::Start(name.to_string())),
+                ));
+            }
+        }
+        let own_ports: Vec<u16> = mine
+            .iter()
+            .flat_map(|c| c.ports.iter().map(|p| p.host_port))
+            .collect();
+        for (port_name, port) in &inst.ports {
+            if !own_ports.contains(port) && BindProbe.in_use(*port) {
+                let holder = engine
+                    .container_publishing(*port)
+                    .await
+                    .map(|c| format!("container `{c}`"))
+                    .unwrap_or_else(|| "another process".into());
+                findings.push(Finding::problem(
+                    "ports",
+                    Severity::Error,
+                    format!("instance `{name}`: port {port} (`{port_name}`) is taken by {holder}"),
+                    Some(format!("stop what holds port {port}, or pin another: edit `{name}` in instances.json")),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Repairs what is safe; orphan and leftover removal only with `--yes`.
+async fn repair(
+    ctx: &Ctx,
+    stack: &Stack,
+    engine: Option<&Engine>,
+    yes: bool,
+    findings: &mut [Finding],
+) {
+    let p = ctx.printer;
+    for f in findings.iter_mut() {
+        let Some(repair) = f.repair.clone() else {
+            continue;
+        };
+        let result: anyhow::Result<bool> = async {
+            match &repair {
+                Repair::Render(name) => {
+                    let registry = registry_file(stack).lock()?;
+                    let inst = registry.registry.instances[name].clone();
+                    let services = crate::compose::service_names(&stack.compose_paths())?;
+                    crate::render::rerender(stack, name, &inst, services)?;
+                    Ok(true)
+                }
+                Repair::DataDir(name) => {
+                    let registry = registry_file(stack).load()?;
+                    let inst = &registry.instances[name];
+                    let marker = Marker {
+                        stack: stack.name().to_string(),
+                        instance: name.clone(),
+                        kind: "data".into(),
+                    };
+                    datadir::ensure_dir(
+                        &inst.data_dir,
+                        &stack.config.instances.data_subdirs,
+                        &marker,
+                    )?;
+                    Ok(true)
+                }
+                Repair::Start(name) => {
+                    let Some(engine) = engine else {
+                        return Ok(false);
+                    };
+                    super::start::start_one(
+                        ctx,
+                        stack,
+                        engine,
+                        name,
+                        std::time::Duration::from_secs(120),
+                        false,
+                    )
+                    .await?;
+                    Ok(true)
+                }
+                Repair::RemoveProject(project) => {
+                    let Some(engine) = engine else {
+                        return Ok(false);
+                    };
+                    if !yes {
+                        p.warn(format!(
+                            "not removing project `{project}`'s resources without `--yes`"
+                        ));
+                        return Ok(false);
+                    }
+                    engine.remove_project(project, true).await?;
+                    Ok(true)
+                }
+                Repair::RemoveLeftover(name) => {
+                    if !yes {
+                        p.warn(format!(
+                            "not removing the leftovers of `{name}` without `--yes`"
+                        ));
+                        return Ok(false);
+                    }
+                    let registry = registry_file(stack).lock()?;
+                    if registry.registry.instances.contains_key(name) {
+                        return Ok(false);
+                    }
+                    let marker = Marker {
+                        stack: stack.name().to_string(),
+                        instance: name.clone(),
+                        kind: "files".into(),
+                    };
+                    datadir::remove_checked(
+                        &stack.instance_dir(name),
+                        &stack.instances_dir,
+                        &marker,
+                    )?;
+                    Ok(true)
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(fixed) => f.fixed = fixed,
+            Err(e) => p.warn(format!("could not fix \"{}\": {e:#}", f.message)),
+        }
+    }
+}

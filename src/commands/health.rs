@@ -1,0 +1,52 @@
+//! `mrctl health NAME`: exit 0 when every service is ready (running, healthy
+//! where it has a healthcheck, or a one-shot that exited 0), non-zero
+//! otherwise. For cron jobs and monitors; `--json` gives the detail.
+
+use super::{Ctx, instance_project, lookup, registry_file};
+use crate::engine::Engine;
+use crate::error::Error;
+
+pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
+    let stack = ctx.stack()?;
+    let registry = registry_file(&stack).load()?;
+    let inst = lookup(&stack, &registry, name)?;
+    let project = instance_project(&stack, name, inst)?;
+    let readiness = super::runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        engine.readiness(&project).await
+    })?;
+    let healthy = readiness.iter().all(|r| r.ready);
+    let p = &ctx.printer;
+    if p.json {
+        p.json(&serde_json::json!({ "name": name, "healthy": healthy, "services": readiness }))?;
+    } else {
+        let rows: Vec<Vec<String>> = readiness
+            .iter()
+            .map(|r| {
+                vec![
+                    r.service.clone(),
+                    if r.ready {
+                        "ready".into()
+                    } else {
+                        "not ready".into()
+                    },
+                    r.describe(),
+                ]
+            })
+            .collect();
+        p.table(&["SERVICE", "READY", "STATE"], &rows)?;
+    }
+    if healthy {
+        return Ok(());
+    }
+    let bad: Vec<String> = readiness
+        .iter()
+        .filter(|r| !r.ready)
+        .map(|r| format!("`{}` ({})", r.service, r.describe()))
+        .collect();
+    Err(Error::Unhealthy {
+        instance: name.to_string(),
+        services: bad.join(", "),
+    }
+    .into())
+}
