@@ -15,7 +15,10 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
         let engine = Engine::connect().await?;
         engine.readiness(&project).await
     })?;
-    let healthy = readiness.iter().all(|r| r.ready);
+    // All services exited (a stopped instance) is not healthy, even if each
+    // exited 0 like a finished one-shot would.
+    let healthy =
+        readiness.iter().all(|r| r.ready) && readiness.iter().any(|r| r.state == "running");
     let p = &ctx.printer;
     if p.json {
         p.json(&serde_json::json!({ "name": name, "healthy": healthy, "services": readiness }))?;
@@ -39,9 +42,11 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     if healthy {
         return Ok(());
     }
+    // Every service "ready" yet unhealthy means nothing runs: name them all.
+    let all_exited = readiness.iter().all(|r| r.ready);
     let bad: Vec<String> = readiness
         .iter()
-        .filter(|r| !r.ready)
+        .filter(|r| !r.ready || all_exited)
         .map(|r| format!("`{}` ({})", r.service, r.describe()))
         .collect();
     Err(Error::Unhealthy {

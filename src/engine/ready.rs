@@ -74,6 +74,9 @@ impl Engine {
                 ("running", Some("unhealthy")) => (false, true),
                 ("running", Some(_)) => (false, false),
                 ("running", None) => (true, false),
+                // A one-shot that exited 0 is done; a service with a
+                // healthcheck is long-running, so exited means down.
+                ("exited", _) if svc.has_healthcheck() => (false, true),
                 ("exited", _) => (exit_code == Some(0), exit_code != Some(0)),
                 ("dead", _) => (false, true),
                 ("created", _) => (false, true),

@@ -474,12 +474,27 @@ fn tiers_are_recorded_and_rendered() {
     ));
     f.run(&["create", "a", "--tier", "free"]).success();
     assert_eq!(f.registry()["instances"]["a"]["tier"], "free");
-    let ov = f.read(".instances/a/docker-compose.override.yml");
-    assert!(ov.contains("mem_limit: \"256m\""), "{ov}");
-    assert!(ov.contains("cpus: 0.25"), "{ov}");
     f.run(&["info", "a"])
         .success()
         .stdout_has("limits:   memory 256m, cpus 0.25");
+    // Per-instance limits override the tier's, key by key.
+    f.run(&["create", "c", "--tier", "pro", "--memory", "512m"])
+        .success();
+    assert_eq!(f.registry()["instances"]["c"]["limits"]["memory"], "512m");
+    f.run(&["info", "c"])
+        .success()
+        .stdout_has("limits:   memory 512m, cpus 1");
+    for (flag, value, needle) in [
+        ("--memory", "lots", "`lots` is not a memory size"),
+        ("--memory", "1m", "at least 6m"),
+        ("--cpus", "0", "not a positive number of CPUs"),
+        ("--pids", "0", "not a positive whole number"),
+    ] {
+        f.run(&["create", "d", flag, value])
+            .code(2)
+            .one_error_line()
+            .stderr_has(needle);
+    }
     f.run(&["create", "b", "--tier", "gold"])
         .code(2)
         .one_error_line()

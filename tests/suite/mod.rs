@@ -6,4 +6,5 @@ mod commands;
 mod concurrency;
 mod discovery;
 mod engine;
+mod operate;
 mod render;
