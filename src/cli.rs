@@ -64,6 +64,10 @@ pub enum Command {
     Restart(StartArgs),
     /// Create the instance if it does not exist, then start it.
     Up(UpArgs),
+    /// Run a command in a service's container (interactive on a terminal).
+    Exec(ExecArgs),
+    /// Print the manual page (roff) on standard output.
+    Man,
     /// Exit 0 when every service of the instance is ready, non-zero otherwise.
     Health(NameArg),
     /// Show the containers of an instance: state, health, ports, image.
@@ -252,6 +256,29 @@ pub struct CleanArgs {
     /// Where `--backup` writes the archive.
     #[arg(short, long, value_name = "FILE", requires = "backup")]
     pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Instance name.
+    pub name: String,
+    /// Service whose container runs the command.
+    pub service: String,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+    /// Run as this user.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Set an environment variable (repeatable).
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Do not allocate a terminal even when attached to one.
+    #[arg(short = 'T', long)]
+    pub no_tty: bool,
 }
 
 #[derive(Debug, Args)]

@@ -284,6 +284,12 @@ impl Error {
     }
 }
 
+/// Ends the process with this exit code and no message (`exec` passes its
+/// command's code through).
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub struct ExitWith(pub i32);
+
 /// `Result` with mrctl's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

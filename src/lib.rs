@@ -58,6 +58,10 @@ pub fn run() -> i32 {
     match commands::dispatch(&ctx, cli.command) {
         Ok(()) => exit::OK,
         Err(e) if e.downcast_ref::<Closed>().is_some() => exit::OK,
+        Err(e) if e.downcast_ref::<error::ExitWith>().is_some() => e
+            .downcast_ref::<error::ExitWith>()
+            .map(|x| x.0)
+            .unwrap_or(exit::FAILURE),
         Err(e) => {
             report(&e);
             exit_code(&e)

@@ -118,6 +118,12 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> anyhow::Result<()> {
             let line = line?;
             let style = COLOURS[line.source % COLOURS.len()].on_default();
             let label = &sources[line.source].label;
+            if ctx.printer.json {
+                // One JSON object per line, for `jq` and log shippers.
+                let obj = serde_json::json!({ "source": label, "stream": if line.stderr { "stderr" } else { "stdout" }, "line": line.text });
+                ctx.printer.out(&format!("{obj}\n"))?;
+                continue;
+            }
             ctx.printer.out(&format!(
                 "{style}{label:<width$} |{style:#} {}\n",
                 line.text

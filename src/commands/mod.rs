@@ -7,11 +7,13 @@ mod completions;
 mod create;
 mod doctor;
 mod env;
+mod exec;
 mod health;
 mod info;
 mod init;
 mod list;
 mod logs;
+mod man;
 mod ports;
 mod project_name;
 mod render;
@@ -63,6 +65,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Stop(args) => stop::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
         Command::Health(args) => health::run(ctx, &args.name),
+        Command::Exec(args) => exec::run(ctx, &args),
+        Command::Man => man::run(),
         Command::Logs(args) => logs::run(ctx, &args),
         Command::Clean(args) => clean::run(ctx, &args),
         Command::Backup(args) => backup::run(ctx, &args),

@@ -98,7 +98,10 @@ pub async fn start_one(
         stack: stack.name().to_string(),
         instance: name.to_string(),
     };
-    engine.up(&project, &opts, &|e| print_event(&p, &e)).await?;
+    let bars = PullBars::new(&p);
+    let result = engine.up(&project, &opts, &|e| bars.event(&p, &e)).await;
+    bars.finish();
+    result?;
     if wait {
         engine
             .wait_ready(&project, name, timeout, &|r| {
@@ -133,9 +136,74 @@ pub async fn start_one(
     Ok(())
 }
 
+/// Progress bars for image pulls on a terminal; plain lines elsewhere.
+struct PullBars {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl PullBars {
+    fn new(p: &Printer) -> PullBars {
+        use std::io::IsTerminal;
+        let on_terminal = !p.quiet && !p.json && std::io::stderr().is_terminal();
+        PullBars {
+            multi: on_terminal.then(indicatif::MultiProgress::new),
+            bars: Default::default(),
+        }
+    }
+
+    fn event(&self, p: &Printer, e: &Event) {
+        let Some(multi) = &self.multi else {
+            return print_event(p, e);
+        };
+        let mut bars = self.bars.lock().expect("progress bars");
+        match e {
+            Event::Pulling(image) => {
+                let bar = multi.add(indicatif::ProgressBar::new(0));
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "  pulling {msg} {bar:30} {bytes}/{total_bytes}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar.set_message(image.clone());
+                bars.insert(image.clone(), bar);
+            }
+            Event::PullProgress {
+                image,
+                current,
+                total,
+            } => {
+                if let Some(bar) = bars.get(image) {
+                    bar.set_length(*total);
+                    bar.set_position(*current);
+                }
+            }
+            Event::Pulled(image) => {
+                if let Some(bar) = bars.remove(image) {
+                    bar.finish_and_clear();
+                }
+                let _ = multi.println(format!("  pulled image `{image}`"));
+            }
+            other => {
+                drop(bars);
+                print_event(p, other);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        for (_, bar) in self.bars.lock().expect("progress bars").drain() {
+            bar.abandon();
+        }
+    }
+}
+
 fn print_event(p: &Printer, e: &Event) {
     match e {
         Event::Pulling(image) => p.message(format!("  pulling image `{image}`…")),
+        Event::PullProgress { .. } => {}
+        Event::Pulled(image) => p.message(format!("  pulled image `{image}`")),
         Event::NetworkCreated(n) => p.message(format!("  network `{n}` created")),
         Event::VolumeCreated(v) => p.message(format!("  volume `{v}` created")),
         Event::Waiting {

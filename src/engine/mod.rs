@@ -4,6 +4,7 @@
 //! Callers get mrctl's own types and errors; no bollard type leaves here.
 
 mod archive;
+mod exec;
 mod logs;
 mod ops;
 mod ready;
@@ -18,6 +19,7 @@ use futures_util::StreamExt;
 
 use crate::error::Error;
 
+pub use exec::ExecOptions;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
 pub use ready::Readiness;

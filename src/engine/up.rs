@@ -27,6 +27,13 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Pulling(String),
+    /// Bytes of an image pulled so far, summed over its layers.
+    PullProgress {
+        image: String,
+        current: u64,
+        total: u64,
+    },
+    Pulled(String),
     NetworkCreated(String),
     VolumeCreated(String),
     Waiting {
@@ -124,11 +131,25 @@ impl Engine {
                 .build();
             let mut stream = self.docker.create_image(Some(options), None, None);
             let mut failure = None;
+            let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
             while let Some(item) = stream.next().await {
                 match item {
                     Ok(info) => {
                         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
                             failure = Some(detail);
+                        }
+                        if let (Some(id), Some(p)) = (info.id, info.progress_detail) {
+                            let current = p.current.unwrap_or(0).max(0) as u64;
+                            let total = p.total.unwrap_or(0).max(0) as u64;
+                            layers.insert(id, (current, total));
+                            let (c, t) = layers
+                                .values()
+                                .fold((0, 0), |(c, t), (a, b)| (c + a, t + b));
+                            on(Event::PullProgress {
+                                image: image.to_string(),
+                                current: c,
+                                total: t,
+                            });
                         }
                     }
                     Err(e) => {
@@ -149,6 +170,7 @@ impl Engine {
                     reason: reason(&e),
                 });
             }
+            on(Event::Pulled(image.to_string()));
         }
         Ok(())
     }

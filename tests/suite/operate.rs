@@ -406,3 +406,112 @@ services:
         .success()
         .stderr_has("every service of `w` is ready");
 }
+
+#[test]
+fn exec_runs_commands_and_passes_the_exit_code() {
+    let compose = format!(
+        "services:\n  app:\n    image: busybox:latest\n    command: {SLEEPER}\n    environment:\n      WHO: ${{INSTANCE_NAME}}\n"
+    );
+    let Some(t) = EngineTest::new("exec_runs_commands", &[], &compose, "") else {
+        return;
+    };
+    t.f.run(&["up", "x"]).success();
+    t.f.run(&["exec", "x", "app", "--", "sh", "-c", "echo hi $WHO"])
+        .success()
+        .stdout_is("hi x\n");
+    t.f.run(&[
+        "exec",
+        "x",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "echo oops >&2; exit 3",
+    ])
+    .code(3)
+    .stderr_is("oops\n");
+    t.f.run(&[
+        "exec",
+        "x",
+        "app",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "--",
+        "sh",
+        "-c",
+        "echo $A $(pwd)",
+    ])
+    .success()
+    .stdout_is("1 /tmp\n");
+    let mut cmd = t.f.command(&["exec", "x", "app", "--", "cat"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped in\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped in\n");
+    t.f.run(&["exec", "x", "nope", "--", "true"])
+        .code(2)
+        .stderr_has("no container for service `nope`");
+    // On a terminal: a TTY is allocated (script(1) provides one).
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let line = format!("'{}' exec x app -- tty", env!("CARGO_BIN_EXE_mrctl"));
+        let out = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(t.f.dir())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("/dev/pts/"), "{text}");
+    }
+}
+
+#[test]
+fn logs_json_and_man_page() {
+    let compose = "services:\n  app:\n    image: busybox:latest\n    command: [\"sh\", \"-c\", \"echo out-line; echo err-line >&2; sleep 1000\"]\n";
+    let Some(t) = EngineTest::new("logs_json", &[], compose, "") else {
+        return;
+    };
+    t.f.run(&["up", "j"]).success();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = t.f.run(&["logs", "j", "--json"]).success();
+        let lines: Vec<serde_json::Value> = out
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if lines.len() >= 2 {
+            assert!(lines.iter().any(|l| l["line"] == "out-line"
+                && l["stream"] == "stdout"
+                && l["source"] == "app"));
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l["line"] == "err-line" && l["stream"] == "stderr")
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{out:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let man = t.f.run(&["man"]).success();
+    assert!(
+        man.stdout.contains(".TH mrctl 1"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+}
