@@ -55,7 +55,8 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             }
             .into());
         }
-        let path = super::backup::write_backup(ctx, &stack, name, args.output.as_deref())?;
+        let path =
+            super::lifecycle::backup::write_backup(ctx, &stack, name, args.output.as_deref())?;
         ctx.printer
             .success(format!("backed up instance `{name}` to {}", path.display()));
     }

@@ -433,7 +433,7 @@ async fn repair(
                     let Some(engine) = engine else {
                         return Ok(false);
                     };
-                    super::start::start_one(
+                    super::lifecycle::start::start_one(
                         ctx,
                         stack,
                         engine,

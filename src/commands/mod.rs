@@ -11,6 +11,7 @@ mod exec;
 mod health;
 mod info;
 mod init;
+mod lifecycle;
 mod list;
 mod logs;
 mod man;

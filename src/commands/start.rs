@@ -2,18 +2,9 @@
 //! then start). Before anything is created, every published host port is
 //! checked: free, or held by this instance's own containers.
 
-use std::time::Duration;
-
-use super::{
-    Ctx, for_each, instance_lock, instance_project, lookup, parse_timeout, registry_file, targets,
-};
+use super::{Ctx, for_each, parse_timeout, registry_file, targets};
 use crate::cli::{StartOpts, TargetArgs, UpArgs};
-use crate::compose::{Condition, Project};
-use crate::engine::{ContainerInfo, Engine, Event, UpOptions};
-use crate::error::Error;
-use crate::output::Printer;
-use crate::ports::{BindProbe, HostProbe};
-use crate::stack::Stack;
+use crate::engine::Engine;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
@@ -28,9 +19,10 @@ pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> a
             let (stack, engine) = (&stack, &engine);
             async move {
                 if restart {
-                    super::stop::stop_one(ctx, stack, engine, &name).await?;
+                    super::lifecycle::stop::stop_one(ctx, stack, engine, &name).await?;
                 }
-                start_one(ctx, stack, engine, &name, timeout, opts.wait).await
+                super::lifecycle::start::start_one(ctx, stack, engine, &name, timeout, opts.wait)
+                    .await
             }
         })
         .await
@@ -43,8 +35,8 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     crate::names::validate_instance_name(&args.create.name)?;
     let registry = registry_file(&stack).load()?;
     if !registry.instances.contains_key(&args.create.name) {
-        let spec = super::create::Spec::from_args(&stack, &args.create)?;
-        super::create::create(&stack, &spec)?;
+        let spec = super::lifecycle::create::Spec::from_args(&stack, &args.create)?;
+        super::lifecycle::create::create(&stack, &spec)?;
         ctx.printer
             .success(format!("created instance `{}`", spec.name));
     } else if args.create.domain.is_some()
@@ -59,7 +51,7 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     rt.block_on(async {
         let engine = Engine::connect().await?;
-        start_one(
+        super::lifecycle::start::start_one(
             ctx,
             &stack,
             &engine,
@@ -69,198 +61,4 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
         )
         .await
     })
-}
-
-/// Starts one instance and prints where to reach it.
-pub async fn start_one(
-    ctx: &Ctx,
-    stack: &Stack,
-    engine: &Engine,
-    name: &str,
-    timeout: Duration,
-    wait: bool,
-) -> anyhow::Result<()> {
-    let _lock = instance_lock(stack, name)?;
-    // Re-read under the instance lock: a concurrent clean may have removed it.
-    let registry = registry_file(stack).load()?;
-    let inst = lookup(stack, &registry, name)?.clone();
-    let project = instance_project(stack, name, &inst)?;
-    let p = ctx.printer;
-    for var in &project.unset_variables {
-        p.warn(format!(
-            "variable `{var}` is not set; it is replaced by an empty string"
-        ));
-    }
-    let own = engine.project_containers(&project.name).await?;
-    check_ports(engine, &project, &own, name).await?;
-    let opts = UpOptions {
-        timeout,
-        stack: stack.name().to_string(),
-        instance: name.to_string(),
-    };
-    let bars = PullBars::new(&p);
-    let result = engine.up(&project, &opts, &|e| bars.event(&p, &e)).await;
-    bars.finish();
-    result?;
-    if wait {
-        engine
-            .wait_ready(&project, name, timeout, &|r| {
-                let mark = if r.ready { "✔" } else { "…" };
-                p.message(format!("  {mark} `{}` {}", r.service, r.describe()));
-            })
-            .await?;
-        p.success(format!("every service of `{name}` is ready"));
-    }
-    if p.json {
-        let containers = engine.project_containers(&project.name).await?;
-        return p.json(
-            &serde_json::json!({ "name": name, "project": project.name, "containers": containers }),
-        );
-    }
-    p.success(format!(
-        "instance `{name}` is up (project `{}`)",
-        project.name
-    ));
-    for svc in project.services.values() {
-        for port in svc.ports.iter().filter(|p| p.protocol == "tcp") {
-            if let Some(host) = port.published {
-                let ip = port
-                    .host_ip
-                    .as_deref()
-                    .filter(|ip| *ip != "0.0.0.0")
-                    .unwrap_or("localhost");
-                p.message(format!("  {}: http://{ip}:{host}", svc.name));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Progress bars for image pulls on a terminal; plain lines elsewhere.
-struct PullBars {
-    multi: Option<indicatif::MultiProgress>,
-    bars: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
-}
-
-impl PullBars {
-    fn new(p: &Printer) -> PullBars {
-        use std::io::IsTerminal;
-        let on_terminal = !p.quiet && !p.json && std::io::stderr().is_terminal();
-        PullBars {
-            multi: on_terminal.then(indicatif::MultiProgress::new),
-            bars: Default::default(),
-        }
-    }
-
-    fn event(&self, p: &Printer, e: &Event) {
-        let Some(multi) = &self.multi else {
-            return print_event(p, e);
-        };
-        let mut bars = self.bars.lock().expect("progress bars");
-        match e {
-            Event::Pulling(image) => {
-                let bar = multi.add(indicatif::ProgressBar::new(0));
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "  pulling {msg} {bar:30} {bytes}/{total_bytes}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                bar.set_message(image.clone());
-                bars.insert(image.clone(), bar);
-            }
-            Event::PullProgress {
-                image,
-                current,
-                total,
-            } => {
-                if let Some(bar) = bars.get(image) {
-                    bar.set_length(*total);
-                    bar.set_position(*current);
-                }
-            }
-            Event::Pulled(image) => {
-                if let Some(bar) = bars.remove(image) {
-                    bar.finish_and_clear();
-                }
-                let _ = multi.println(format!("  pulled image `{image}`"));
-            }
-            other => {
-                drop(bars);
-                print_event(p, other);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        for (_, bar) in self.bars.lock().expect("progress bars").drain() {
-            bar.abandon();
-        }
-    }
-}
-
-fn print_event(p: &Printer, e: &Event) {
-    match e {
-        Event::Pulling(image) => p.message(format!("  pulling image `{image}`…")),
-        Event::PullProgress { .. } => {}
-        Event::Pulled(image) => p.message(format!("  pulled image `{image}`")),
-        Event::NetworkCreated(n) => p.message(format!("  network `{n}` created")),
-        Event::VolumeCreated(v) => p.message(format!("  volume `{v}` created")),
-        Event::Waiting {
-            service,
-            on,
-            condition,
-        } => {
-            let what = match condition {
-                Condition::ServiceHealthy => "to be healthy",
-                Condition::ServiceCompletedSuccessfully => "to complete",
-                Condition::ServiceStarted => "to start",
-            };
-            p.message(format!("  `{service}` waits for `{on}` {what}"));
-        }
-        Event::Created(c) => p.message(format!("  container `{c}` created and started")),
-        Event::Recreated(c) => p.message(format!(
-            "  container `{c}` recreated: its configuration changed"
-        )),
-        Event::Started(c) => p.message(format!("  container `{c}` started")),
-        Event::Running(c) => p.message(format!("  container `{c}` is running and up to date")),
-        Event::Updated(c) => p.message(format!("  container `{c}`: limits changed in place")),
-        Event::Orphan(c) => p.warn(format!(
-            "container `{c}` belongs to no service of the compose files; `mrctl clean` removes it"
-        )),
-    }
-}
-
-/// Every published host port must be free or held by this project's own
-/// containers; otherwise nothing is touched and the error names the port,
-/// the service, the instance and, where known, the holder.
-async fn check_ports(
-    engine: &Engine,
-    project: &Project,
-    own: &[ContainerInfo],
-    instance: &str,
-) -> Result<(), Error> {
-    let own_ports: Vec<u16> = own
-        .iter()
-        .flat_map(|c| c.ports.iter().map(|p| p.host_port))
-        .collect();
-    for svc in project.services.values() {
-        for port in &svc.ports {
-            let Some(host) = port.published else { continue };
-            if own_ports.contains(&host) || !BindProbe.in_use(host) {
-                continue;
-            }
-            let holder = match engine.container_publishing(host).await {
-                Some(c) => format!("container `{c}` publishes it"),
-                None => "another process on this host listens on it".to_string(),
-            };
-            return Err(Error::PortBusy {
-                port: host,
-                service: svc.name.clone(),
-                instance: instance.to_string(),
-                holder,
-            });
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,207 @@
+//! Creating an instance: validate, allocate ports under the registry lock,
+//! make the data directory, render the files into a staging directory, move
+//! it into place, then persist the registry entry, all under one lock. A
+//! failure undoes what this call made and leaves everything else as it was.
+
+use indexmap::IndexMap;
+
+use super::super::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_staging};
+use crate::cli::CreateArgs;
+use crate::datadir::{self, Marker};
+use crate::error::Error;
+use crate::names;
+use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
+use crate::registry::{Instance, Limits, sync_dir};
+use crate::render::{self, InstanceFiles, Secrets};
+use crate::stack::Stack;
+
+/// Validated arguments of `create`.
+pub struct Spec {
+    pub name: String,
+    pub domain: Option<String>,
+    pub index: Option<u32>,
+    pub pinned: IndexMap<String, u16>,
+    pub tier: Option<String>,
+    pub limits: Limits,
+}
+
+impl Spec {
+    pub fn from_args(stack: &Stack, args: &CreateArgs) -> Result<Spec, Error> {
+        names::validate_instance_name(&args.name)?;
+        let domain = args
+            .domain
+            .as_deref()
+            .map(names::validate_domain)
+            .transpose()?;
+        let mut pinned = IndexMap::new();
+        for spec in &args.ports {
+            let (name, port) = ports::parse_pin(spec)?;
+            if pinned.insert(name.clone(), port).is_some() {
+                return Err(Error::InvalidPort {
+                    spec: spec.clone(),
+                    reason: format!("`{name}` is pinned twice"),
+                });
+            }
+        }
+        let tier = args
+            .tier
+            .clone()
+            .or_else(|| stack.config.instances.default_tier.clone());
+        if let Some(t) = &tier {
+            stack.tier(t)?;
+        }
+        Ok(Spec {
+            name: args.name.clone(),
+            domain,
+            index: args.index,
+            pinned,
+            tier,
+            limits: super::super::parse_limits(&args.limits)?,
+        })
+    }
+}
+
+/// Creates instance `spec.name` and returns its registry entry.
+pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
+    // Read before the lock: service names come from the compose files, which
+    // mrctl does not write.
+    let services = crate::compose::service_names(&stack.compose_paths())?;
+    let mut locked = registry_file(stack).lock()?;
+    remove_stale_staging(stack);
+    if locked.registry.instances.contains_key(&spec.name) {
+        return Err(Error::InstanceExists {
+            name: spec.name.clone(),
+            stack: stack.name().to_string(),
+        });
+    }
+    let files = InstanceFiles::in_dir(stack.instance_dir(&spec.name));
+    lookup_files_dir_free(&files.dir, &spec.name)?;
+
+    let probe: &dyn HostProbe = if stack.config.ports.host_check {
+        &BindProbe
+    } else {
+        &NoProbe
+    };
+    let request = Request {
+        name: spec.name.clone(),
+        index: spec.index,
+        pinned: spec.pinned.clone(),
+    };
+    let allocation = ports::allocate(&stack.config.ports, &locked.registry, &request, probe)?;
+    let project = render::project_name(stack, &spec.name, allocation.index)?;
+    let domain = match &spec.domain {
+        Some(d) => d.clone(),
+        None => render::default_domain(stack, &spec.name, allocation.index)?,
+    };
+    for (other, inst) in &locked.registry.instances {
+        if inst.project == project {
+            return Err(Error::PathExists {
+                path: stack.config_path.clone(),
+                reason: format!(
+                    "`project_name` gives project `{project}` for `{}`, which instance `{other}` already uses",
+                    spec.name
+                ),
+            });
+        }
+        if inst.domain == domain {
+            return Err(Error::InvalidDomain {
+                domain,
+                reason: format!("instance `{other}` already uses it"),
+            });
+        }
+    }
+    let inst = Instance {
+        index: allocation.index,
+        domain,
+        project,
+        ports: allocation.ports,
+        data_dir: stack.data_root.join(&spec.name),
+        tier: spec.tier.clone(),
+        limits: spec.limits.clone(),
+        created_at: now_rfc3339(),
+    };
+
+    let marker = |kind: &str| Marker {
+        stack: stack.name().to_string(),
+        instance: spec.name.clone(),
+        kind: kind.to_string(),
+    };
+    let data_existed = datadir::ensure_dir(
+        &inst.data_dir,
+        &stack.config.instances.data_subdirs,
+        &marker("data"),
+    )?;
+    let undo_data = || {
+        if !data_existed {
+            let _ = datadir::remove_checked(&inst.data_dir, &stack.data_root, &marker("data"));
+        }
+    };
+
+    let staged = stage_files(stack, &spec.name, &inst, services, &marker("files"));
+    let staging = match staged {
+        Ok(dir) => dir,
+        Err(e) => {
+            undo_data();
+            return Err(e);
+        }
+    };
+    if let Err(e) = std::fs::rename(staging.path(), &files.dir) {
+        undo_data();
+        return Err(Error::io("move into place", &files.dir, e));
+    }
+    // The directory now lives at its final name; keep TempDir from deleting it.
+    let _ = staging.keep();
+    let _ = sync_dir(&stack.instances_dir);
+
+    locked
+        .registry
+        .instances
+        .insert(spec.name.clone(), inst.clone());
+    if let Err(e) = locked.commit() {
+        let _ = datadir::remove_checked(&files.dir, &stack.instances_dir, &marker("files"));
+        undo_data();
+        return Err(e);
+    }
+    if data_existed {
+        tracing::info!(dir = %inst.data_dir.display(), "reused the data directory kept by an earlier clean");
+    }
+    Ok(inst)
+}
+
+/// Renders the instance's files into a fresh staging directory beside their
+/// final place, so a failure or a crash never leaves a half-written instance
+/// directory under its real name.
+fn stage_files(
+    stack: &Stack,
+    name: &str,
+    inst: &Instance,
+    services: Vec<String>,
+    marker: &Marker,
+) -> Result<tempfile::TempDir, Error> {
+    datadir::create_private_dir_all(&stack.instances_dir)?;
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".staging-{name}-"))
+        .tempdir_in(&stack.instances_dir)
+        .map_err(|e| Error::io("create a staging directory in", &stack.instances_dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o750))
+            .map_err(|e| Error::io("set permissions of", staging.path(), e))?;
+    }
+    let files = InstanceFiles::in_dir(staging.path().to_path_buf());
+    let secrets = Secrets::default();
+    let mut ctx = render::context_for(stack, name, inst, services);
+    // Templates see the final directory, not the staging one.
+    ctx.instance_dir = stack.instance_dir(name).to_string_lossy().into_owned();
+    let rendered = render::render_instance(stack, &ctx, &secrets)?;
+    render::write_files(
+        &files,
+        &rendered.env,
+        &rendered.env,
+        &rendered.override_file,
+        &secrets,
+    )?;
+    datadir::write_marker(staging.path(), marker)?;
+    Ok(staging)
+}
