@@ -16,6 +16,7 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Resource {
     pub kind: &'static str,
+    pub id: String,
     pub name: String,
     pub project: String,
     pub instance: Option<String>,
@@ -89,6 +90,58 @@ impl Engine {
         Ok(stopped)
     }
 
+    /// Networks and volumes carrying `label=value`, each listed in one call.
+    pub async fn labelled_resources(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<Resource>, Error> {
+        let mut filters = HashMap::new();
+        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let networks = self
+            .docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list networks".into(),
+                reason: reason(&e),
+            })?;
+        let volumes = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| Error::Docker {
+                action: "list volumes".into(),
+                reason: reason(&e),
+            })?;
+        let mut out = Vec::new();
+        for n in networks {
+            let l = n.labels.unwrap_or_default();
+            out.push(Resource {
+                kind: "network",
+                // Removal by id: Docker allows two networks with one name.
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                project: l.get(labels::PROJECT).cloned().unwrap_or_default(),
+                instance: l.get(labels::INSTANCE).cloned(),
+            });
+        }
+        for v in volumes.volumes.unwrap_or_default() {
+            out.push(Resource {
+                kind: "volume",
+                id: v.name.clone(),
+                project: v.labels.get(labels::PROJECT).cloned().unwrap_or_default(),
+                instance: v.labels.get(labels::INSTANCE).cloned(),
+                name: v.name,
+            });
+        }
+        Ok(out)
+    }
+
     /// Removes every container, network and (with `volumes`) volume labelled
     /// with the project. Goes on past single failures and reports the first.
     pub async fn remove_project(
@@ -122,66 +175,28 @@ impl Engine {
                 }
             }
         }
-        let mut filters = HashMap::new();
-        filters.insert(
-            "label".to_string(),
-            vec![format!("{}={project}", labels::PROJECT)],
-        );
-        let networks = self
-            .docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::new().filters(&filters).build(),
-            ))
-            .await
-            .map_err(|e| Error::Docker {
-                action: "list networks".into(),
-                reason: reason(&e),
-            })?;
-        for n in networks {
-            let name = n.name.unwrap_or_default();
-            match self
-                .docker
-                .remove_network(n.id.as_deref().unwrap_or(&name))
-                .await
-            {
-                Ok(()) => report.networks.push(name),
+        for r in self.labelled_resources(labels::PROJECT, project).await? {
+            let result = match r.kind {
+                "network" => self.docker.remove_network(&r.id).await,
+                _ if volumes => {
+                    self.docker
+                        .remove_volume(
+                            &r.id,
+                            None::<bollard::query_parameters::RemoveVolumeOptions>,
+                        )
+                        .await
+                }
+                _ => continue,
+            };
+            match result {
+                Ok(()) if r.kind == "network" => report.networks.push(r.name),
+                Ok(()) => report.volumes.push(r.name),
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => {
                     first_error.get_or_insert(Error::Docker {
-                        action: format!("remove network `{name}`"),
+                        action: format!("remove {} `{}`", r.kind, r.name),
                         reason: reason(&e),
                     });
-                }
-            }
-        }
-        if volumes {
-            let list = self
-                .docker
-                .list_volumes(Some(
-                    ListVolumesOptionsBuilder::new().filters(&filters).build(),
-                ))
-                .await
-                .map_err(|e| Error::Docker {
-                    action: "list volumes".into(),
-                    reason: reason(&e),
-                })?;
-            for v in list.volumes.unwrap_or_default() {
-                match self
-                    .docker
-                    .remove_volume(
-                        &v.name,
-                        None::<bollard::query_parameters::RemoveVolumeOptions>,
-                    )
-                    .await
-                {
-                    Ok(()) => report.volumes.push(v.name),
-                    Err(e) if is_not_found(&e) => {}
-                    Err(e) => {
-                        first_error.get_or_insert(Error::Docker {
-                            action: format!("remove volume `{}`", v.name),
-                            reason: reason(&e),
-                        });
-                    }
                 }
             }
         }
@@ -189,95 +204,5 @@ impl Engine {
             Some(e) => Err(e),
             None => Ok(report),
         }
-    }
-
-    /// Networks and volumes carrying `label=value`: (kind, name, project, instance).
-    pub async fn labelled_resources(
-        &self,
-        label: &str,
-        value: &str,
-    ) -> Result<Vec<Resource>, Error> {
-        let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
-        let mut out = Vec::new();
-        let networks = self
-            .docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::new().filters(&filters).build(),
-            ))
-            .await
-            .map_err(|e| Error::Docker {
-                action: "list networks".into(),
-                reason: reason(&e),
-            })?;
-        for n in networks {
-            let l = n.labels.unwrap_or_default();
-            out.push(Resource {
-                kind: "network",
-                name: n.name.unwrap_or_default(),
-                project: l.get(labels::PROJECT).cloned().unwrap_or_default(),
-                instance: l.get(labels::INSTANCE).cloned(),
-            });
-        }
-        let volumes = self
-            .docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::new().filters(&filters).build(),
-            ))
-            .await
-            .map_err(|e| Error::Docker {
-                action: "list volumes".into(),
-                reason: reason(&e),
-            })?;
-        for v in volumes.volumes.unwrap_or_default() {
-            out.push(Resource {
-                kind: "volume",
-                project: v.labels.get(labels::PROJECT).cloned().unwrap_or_default(),
-                instance: v.labels.get(labels::INSTANCE).cloned(),
-                name: v.name,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Names of the project's networks and volumes (for status and doctor).
-    pub async fn project_resources(
-        &self,
-        project: &str,
-    ) -> Result<(Vec<String>, Vec<String>), Error> {
-        let mut filters = HashMap::new();
-        filters.insert(
-            "label".to_string(),
-            vec![format!("{}={project}", labels::PROJECT)],
-        );
-        let networks = self
-            .docker
-            .list_networks(Some(
-                ListNetworksOptionsBuilder::new().filters(&filters).build(),
-            ))
-            .await
-            .map_err(|e| Error::Docker {
-                action: "list networks".into(),
-                reason: reason(&e),
-            })?
-            .into_iter()
-            .filter_map(|n| n.name)
-            .collect();
-        let volumes = self
-            .docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::new().filters(&filters).build(),
-            ))
-            .await
-            .map_err(|e| Error::Docker {
-                action: "list volumes".into(),
-                reason: reason(&e),
-            })?
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect();
-        Ok((networks, volumes))
     }
 }
