@@ -174,14 +174,39 @@ pub fn check_removable(dir: &Path, root: &Path, expected: &Marker) -> Result<boo
     }
 }
 
+/// Prefix of a directory being deleted: renamed first, so a kill midway
+/// leaves either the whole directory (marker included) or clearly-named trash.
+const TRASH_PREFIX: &str = ".mrctl-trash-";
+
 /// Deletes `dir` recursively if and only if [`check_removable`] allows it;
-/// otherwise nothing is deleted and the error says why.
+/// otherwise nothing is deleted and the error says why. The directory is
+/// first renamed aside in one atomic step, then removed: a process killed
+/// halfway never leaves a half-deleted directory under the instance's name.
 pub fn remove_checked(dir: &Path, root: &Path, expected: &Marker) -> Result<Removed> {
     if !check_removable(dir, root, expected)? {
         return Ok(Removed::Missing);
     }
-    std::fs::remove_dir_all(dir).map_err(|e| Error::io("delete", dir, e))?;
+    let parent = dir.parent().unwrap_or(root);
+    let trash = parent.join(format!(
+        "{TRASH_PREFIX}{}-{}",
+        expected.instance,
+        crate::render::random_secret(8).unwrap_or_default()
+    ));
+    std::fs::rename(dir, &trash).map_err(|e| Error::io("move aside for deletion", dir, e))?;
+    std::fs::remove_dir_all(&trash).map_err(|e| Error::io("delete", &trash, e))?;
     Ok(Removed::Deleted)
+}
+
+/// Removes trash left under `root` by a deletion that was killed. Call under
+/// the registry lock, when no deletion is in flight.
+pub fn purge_trash(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TRASH_PREFIX) {
+            tracing::debug!(dir = %entry.path().display(), "removing trash left by a killed deletion");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]

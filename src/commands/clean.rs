@@ -81,6 +81,7 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     })?;
 
     let mut locked = registry_file(&stack).lock()?;
+    super::remove_stale_work(&stack);
     let registered = locked.registry.instances.get(name).cloned();
     let data_dir = registered
         .as_ref()

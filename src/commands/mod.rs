@@ -233,9 +233,12 @@ pub fn lookup_files_dir_free(dir: &Path, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Removes staging directories left by a create that was killed. Call only
-/// under the registry lock: then no live create owns one.
-pub fn remove_stale_staging(stack: &Stack) {
+/// Removes staging directories left by a create that was killed, and trash
+/// left by a killed deletion. Call only under the registry lock: then no
+/// live create or clean owns one.
+pub fn remove_stale_work(stack: &Stack) {
+    crate::datadir::purge_trash(&stack.instances_dir);
+    crate::datadir::purge_trash(&stack.data_root);
     let Ok(entries) = std::fs::read_dir(&stack.instances_dir) else {
         return;
     };

@@ -7,4 +7,5 @@ mod concurrency;
 mod discovery;
 mod engine;
 mod operate;
+mod reliability;
 mod render;

@@ -5,7 +5,7 @@
 
 use indexmap::IndexMap;
 
-use super::super::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_staging};
+use super::super::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_work};
 use crate::cli::CreateArgs;
 use crate::datadir::{self, Marker};
 use crate::error::Error;
@@ -67,7 +67,7 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
     // mrctl does not write.
     let services = crate::compose::service_names(&stack.compose_paths())?;
     let mut locked = registry_file(stack).lock()?;
-    remove_stale_staging(stack);
+    remove_stale_work(stack);
     if locked.registry.instances.contains_key(&spec.name) {
         return Err(Error::InstanceExists {
             name: spec.name.clone(),

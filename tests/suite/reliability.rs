@@ -1,0 +1,241 @@
+//! Trying hard to break mrctl: many processes at once on one stack, SIGKILL
+//! at random moments, concurrent starts of one instance. Each test prints
+//! its figures (processes, iterations) for docs/RELIABILITY.md.
+
+use std::collections::HashSet;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::common::Fixture;
+use super::engine_harness::EngineTest;
+
+const SLEEPER: &str = "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
+
+fn random_below(n: u64) -> u64 {
+    getrandom::u64().unwrap() % n.max(1)
+}
+
+fn spawn(f: &Fixture, args: &[String]) -> Child {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    f.command(&a)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Files that must never be left behind: registry temp files, staging dirs,
+/// half-deleted directories.
+fn leftovers(f: &Fixture) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in [f.dir().to_path_buf(), f.path(".instances"), f.path("instance_data")] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.ends_with(".tmp") || n.starts_with(".staging-") || n.starts_with(".mrctl-trash-") {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The registry parses, no port is held twice, every instance has its files.
+fn assert_consistent(f: &Fixture) -> serde_json::Value {
+    let reg = f.registry();
+    let mut ports = HashSet::new();
+    for (name, inst) in reg["instances"].as_object().unwrap() {
+        for (_, p) in inst["ports"].as_object().unwrap() {
+            assert!(ports.insert(p.as_u64().unwrap()), "port {p} held twice ({name})");
+        }
+        assert!(f.path(&format!(".instances/{name}/.env")).is_file(), "{name} has no env file");
+    }
+    reg
+}
+
+#[test]
+fn sixty_four_mixed_processes_on_one_stack() {
+    // clean talks to the engine, so this runs where one answers.
+    let Some(t) = EngineTest::new(
+        "sixty_four_mixed_processes",
+        &["backend", "frontend"],
+        "services:\n  app:\n    image: busybox:latest\n",
+        "",
+    ) else {
+        return;
+    };
+    let f = &t.f;
+    for i in 0..16 {
+        f.run(&["create", &format!("old{i}")]).success();
+    }
+    let started = Instant::now();
+    let mut children = Vec::new();
+    for i in 0..64 {
+        let args: Vec<String> = match i % 8 {
+            0..=2 => vec!["create".into(), format!("new{i}")],
+            3 => vec!["clean".into(), "--yes".into(), format!("old{}", i / 8)],
+            4 => vec!["render".into(), format!("old{}", 8 + i / 8)],
+            5 => vec!["list".into(), "--json".into()],
+            6 => vec!["ports".into(), format!("old{}", 8 + i / 8), "--format".into(), "env".into()],
+            _ => vec!["create".into(), format!("new{i}"), "--port".into(), format!("backend={}", t.port_base + 1000 + i as u16)],
+        };
+        children.push((args.clone(), spawn(f, &args)));
+    }
+    let mut created = Vec::new();
+    let mut failures = 0;
+    for (args, child) in children {
+        let out = child.wait_with_output().unwrap();
+        if !out.status.success() {
+            failures += 1;
+            panic!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if args[0] == "create" {
+            created.push(args[1].clone());
+        }
+        if args[0] == "list" {
+            let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list --json parses mid-flight");
+            assert!(j["instances"].is_array());
+        }
+    }
+    let reg = assert_consistent(f);
+    let names: HashSet<&str> = reg["instances"].as_object().unwrap().keys().map(String::as_str).collect();
+    for c in &created {
+        assert!(names.contains(c.as_str()), "created {c} is not in the registry");
+    }
+    for i in 0..8 {
+        assert!(!names.contains(format!("old{i}").as_str()), "cleaned old{i} is still registered");
+    }
+    assert_eq!(names.len(), created.len() + 8);
+    assert!(leftovers(f).is_empty(), "{:?}", leftovers(f));
+    eprintln!(
+        "FIGURES mixed-processes: 64 processes ({} creates, 8 cleans, 8 renders, 8 lists, 8 ports), {failures} failures, {:?}",
+        created.len(),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn eight_concurrent_starts_and_stops_of_one_instance() {
+    let compose = format!(
+        "services:\n  a:\n    image: busybox:latest\n    command: {SLEEPER}\n  b:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [a]\n"
+    );
+    let Some(t) = EngineTest::new("eight_concurrent_starts", &[], &compose, "") else { return };
+    t.f.run(&["create", "x"]).success();
+    for round in 0..3 {
+        let children: Vec<Child> = (0..8)
+            .map(|i| {
+                let verb = if (i + round) % 3 == 2 { "stop" } else { "start" };
+                spawn(&t.f, &[verb.to_string(), "x".to_string()])
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let containers = t.project(&format!("{}-x", t.stack));
+        let services: Vec<&str> = containers.iter().map(|(s, _, _)| s.as_str()).collect();
+        assert_eq!(services, ["a", "b"], "round {round}: {containers:?}");
+        let (networks, _) = t.project_resources(&format!("{}-x", t.stack));
+        assert_eq!(networks.len(), 1, "round {round}: duplicate networks {networks:?}");
+    }
+    t.f.run(&["start", "x"]).success();
+    assert!(t.project(&format!("{}-x", t.stack)).iter().all(|(_, _, s)| s == "running"));
+    eprintln!("FIGURES concurrent-start-stop: 3 rounds x 8 processes, one container per service, one network");
+}
+
+#[test]
+fn sigkill_during_create_and_clean_never_corrupts() {
+    let Some(t) = EngineTest::new(
+        "sigkill_during_create_and_clean",
+        &["web", "api"],
+        "services:\n  app:\n    image: busybox:latest\n",
+        "",
+    ) else {
+        return;
+    };
+    let f = &t.f;
+    let budget = Duration::from_secs(40);
+    let started = Instant::now();
+    let (mut iterations, mut killed, mut repaired) = (0, 0, 0);
+    while started.elapsed() < budget && iterations < 400 {
+        iterations += 1;
+        let name = format!("k{}", random_below(6));
+        let registered = f
+            .registry_opt()
+            .is_some_and(|r| r["instances"].get(&name).is_some());
+        let args: Vec<String> = if registered {
+            vec!["clean".into(), "--yes".into(), name.clone()]
+        } else {
+            vec!["create".into(), name.clone()]
+        };
+        let mut child = spawn(f, &args);
+        std::thread::sleep(Duration::from_micros(random_below(25_000)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        let _ = child.wait();
+        // Invariant 1: the registry always parses and never holds a port twice.
+        if let Some(reg) = f.registry_opt() {
+            let mut ports = HashSet::new();
+            for (n, inst) in reg["instances"].as_object().unwrap() {
+                for (_, p) in inst["ports"].as_object().unwrap() {
+                    assert!(ports.insert(p.as_u64().unwrap()), "iteration {iterations}: port {p} twice ({n})");
+                }
+            }
+        }
+        // Invariant 2: what disagrees with the disk, doctor reports and --fix repairs.
+        if f.run(&["doctor"]).code != 0 {
+            repaired += 1;
+            f.run(&["doctor", "--fix", "--yes"]).success();
+            f.run(&["doctor"]).success();
+        }
+        // Invariant 3: create and clean work afterwards, whatever was killed.
+        let again = f.run(&["create", &name]);
+        if again.code == 0 {
+            f.run(&["clean", "--yes", &name]).success();
+        } else {
+            assert_eq!(again.code, 5, "iteration {iterations}: {again:?}");
+        }
+    }
+    f.run(&["create", "final"]).success();
+    assert_consistent(f);
+    assert!(leftovers(f).is_empty(), "{:?}", leftovers(f));
+    eprintln!(
+        "FIGURES sigkill-create-clean: {iterations} iterations, {killed} killed mid-run, {repaired} needed doctor --fix, 0 corrupt registries, {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn killed_start_converges_on_the_next_start() {
+    let compose = format!(
+        "services:\n  a:\n    image: busybox:latest\n    command: {SLEEPER}\n  b:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [a]\n  c:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [b]\n"
+    );
+    let Some(t) = EngineTest::new("killed_start_converges", &[], &compose, "") else { return };
+    t.f.run(&["create", "s"]).success();
+    let project = format!("{}-s", t.stack);
+    let mut killed = 0;
+    let iterations = 15;
+    for i in 0..iterations {
+        if i % 3 == 0 {
+            t.f.run(&["clean", "s", "--yes", "-q"]).success();
+            t.f.run(&["create", "s", "-q"]).success();
+        }
+        let mut child = spawn(&t.f, &["start".into(), "s".into()]);
+        std::thread::sleep(Duration::from_millis(random_below(400)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        let _ = child.wait();
+        t.f.run(&["start", "s"]).success();
+        let containers = t.project(&project);
+        let services: Vec<&str> = containers.iter().map(|(s, _, _)| s.as_str()).collect();
+        assert_eq!(services, ["a", "b", "c"], "iteration {i}: {containers:?}");
+        assert!(containers.iter().all(|(_, _, s)| s == "running"), "iteration {i}: {containers:?}");
+        assert_eq!(t.project_resources(&project).0.len(), 1);
+    }
+    eprintln!("FIGURES killed-start: {iterations} iterations, {killed} starts killed mid-run, all converged");
+}
