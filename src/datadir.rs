@@ -200,9 +200,15 @@ pub fn remove_checked(dir: &Path, root: &Path, expected: &Marker) -> Result<Remo
 /// Removes trash left under `root` by a deletion that was killed. Call under
 /// the registry lock, when no deletion is in flight.
 pub fn purge_trash(root: &Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TRASH_PREFIX) {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(TRASH_PREFIX)
+        {
             tracing::debug!(dir = %entry.path().display(), "removing trash left by a killed deletion");
             let _ = std::fs::remove_dir_all(entry.path());
         }

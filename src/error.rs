@@ -77,16 +77,16 @@ fn at(path: &std::path::Path, pos: &Option<Position>) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid instance name `{name}`: {reason}")]
+    #[error("invalid instance name `{}`: {reason}", printable(name))]
     InvalidName { name: String, reason: String },
 
-    #[error("invalid domain `{domain}`: {reason}")]
+    #[error("invalid domain `{}`: {reason}", printable(domain))]
     InvalidDomain { domain: String, reason: String },
 
-    #[error("invalid port `{spec}`: {reason}")]
+    #[error("invalid port `{}`: {reason}", printable(spec))]
     InvalidPort { spec: String, reason: String },
 
-    #[error("invalid value for `{option}`: {reason}")]
+    #[error("invalid value for `{option}`: {}", printable(reason))]
     InvalidArgument { option: String, reason: String },
 
     #[error("no instance `{name}` in stack `{stack}`{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
@@ -292,6 +292,21 @@ pub struct ExitWith(pub i32);
 
 /// `Result` with mrctl's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A value as it may be echoed in a message: control characters (newlines,
+/// terminal escapes) are shown escaped, so hostile input cannot forge lines
+/// or drive the terminal.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
 
 /// Line and column (1-based) of a byte offset in `text`.
 pub fn position_of(text: &str, offset: usize) -> Position {

@@ -90,15 +90,18 @@ fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn",
-        1 => "mrctl=info",
-        2 => "mrctl=debug",
-        _ => "trace",
+        1 => "mrctl=info,warn",
+        2 => "mrctl=debug,info",
+        _ => "mrctl=trace,debug",
     };
     let filter = if verbose == 0 {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
     } else {
         EnvFilter::new(default)
     };
+    // bollard's debug and trace logs print request bodies, which hold the
+    // containers' environment and so the instance's secrets: never past info.
+    let filter = filter.add_directive("bollard=info".parse().expect("static directive"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -73,10 +73,11 @@ pub fn parse_pin(spec: &str) -> Result<(String, u16)> {
     let (name, port) = spec
         .split_once('=')
         .ok_or_else(|| fail("write it as NAME=PORT, e.g. `backend=8765`"))?;
-    let port: u32 = port
-        .trim()
-        .parse()
-        .map_err(|_| fail("the port is not a number"))?;
+    let port = port.trim();
+    if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+        return Err(fail("the port is not a number"));
+    }
+    let port: u64 = port.parse().unwrap_or(u64::MAX);
     if port == 0 || port > 65535 {
         return Err(fail("a port is between 1 and 65535"));
     }

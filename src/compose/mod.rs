@@ -90,8 +90,14 @@ pub fn load_project(opts: &LoadOptions<'_>) -> Result<Project> {
     let lookup = |k: &str| opts.variables.get(k).cloned();
     let mut unset = Vec::new();
     let mut merged: Map<String, Value> = Map::new();
+    let mut defined_in: IndexMap<String, Vec<&PathBuf>> = IndexMap::new();
     for file in opts.files {
         let loaded = load::load_file(file, opts.working_dir, &lookup, &mut unset)?;
+        if let Some(Value::Object(services)) = loaded.doc.get("services") {
+            for name in services.keys() {
+                defined_in.entry(name.clone()).or_default().push(file);
+            }
+        }
         load::merge_docs(&mut merged, loaded.doc);
     }
     let first = opts.files.first().cloned().unwrap_or_default();
@@ -128,6 +134,23 @@ pub fn load_project(opts: &LoadOptions<'_>) -> Result<Project> {
                 )));
             }
             let Value::Object(svc) = svc else { continue };
+            // A service only the last file (the instance override) names was
+            // removed from the base files after the override was rendered.
+            if opts.files.len() > 1
+                && let Some(last) = opts.files.last()
+                && defined_in
+                    .get(name)
+                    .is_some_and(|f| f.len() == 1 && f[0] == last)
+                && !svc.contains_key("image")
+            {
+                return Err(Error::Compose {
+                    path: last.clone(),
+                    position: None,
+                    message: format!(
+                        "service `{name}` is only in this file, not in the base compose files (they changed since it was rendered: `mrctl render` the instance)"
+                    ),
+                });
+            }
             let service = convert::service(name, svc, &volumes, &lookup)
                 .map_err(|m| err(format!("service `{name}`: {m}")))?;
             services.insert(name.clone(), service);

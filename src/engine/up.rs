@@ -94,17 +94,85 @@ impl Engine {
             }
         }
         self.ensure_images(project, on).await?;
-        self.ensure_networks(project, opts, on).await?;
-        self.ensure_volumes(project, opts, on).await?;
-        for wave in waves {
-            let jobs = wave.iter().map(|name| {
-                let svc = &project.services[name];
-                let current = existing.iter().find(|c| &c.service == name);
-                self.converge(project, svc, current, opts, on)
-            });
-            try_join_all(jobs).await?;
+        let resources_before = self
+            .labelled_resources(labels::PROJECT, &project.name)
+            .await?;
+        let result = async {
+            self.ensure_networks(project, opts, on).await?;
+            self.ensure_volumes(project, opts, on).await?;
+            for wave in waves {
+                let jobs = wave.iter().map(|name| {
+                    let svc = &project.services[name];
+                    let current = existing.iter().find(|c| &c.service == name);
+                    self.converge(project, svc, current, opts, on)
+                });
+                try_join_all(jobs).await?;
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        match result {
+            // The engine refused something: undo what this call created, by
+            // label, so a failed start leaves what was there before.
+            Err(Error::Docker { action, reason }) => {
+                let undone = self
+                    .roll_back(&project.name, &existing, &resources_before)
+                    .await;
+                Err(Error::Docker {
+                    action,
+                    reason: format!("{reason}; rolled back what this start had created ({undone})"),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Removes the project's containers, networks and volumes that are not
+    /// in the `before` lists. Returns what it removed, for the message.
+    async fn roll_back(
+        &self,
+        project: &str,
+        before: &[ContainerInfo],
+        resources_before: &[super::Resource],
+    ) -> String {
+        let mut removed = Vec::new();
+        if let Ok(now) = self.project_containers(project).await {
+            for c in now.iter().filter(|c| !before.iter().any(|b| b.id == c.id)) {
+                let rm = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                if self.docker.remove_container(&c.id, Some(rm)).await.is_ok() {
+                    removed.push(format!("container `{}`", c.name));
+                }
+            }
+        }
+        if let Ok(now) = self.labelled_resources(labels::PROJECT, project).await {
+            for r in now
+                .iter()
+                .filter(|r| !resources_before.iter().any(|b| b.id == r.id))
+            {
+                let ok = if r.kind == "network" {
+                    self.docker.remove_network(&r.id).await.is_ok()
+                } else {
+                    self.docker
+                        .remove_volume(
+                            &r.id,
+                            None::<bollard::query_parameters::RemoveVolumeOptions>,
+                        )
+                        .await
+                        .is_ok()
+                };
+                if ok {
+                    removed.push(format!("{} `{}`", r.kind, r.name));
+                }
+            }
+        }
+        if removed.is_empty() {
+            "nothing".to_string()
+        } else {
+            removed.join(", ")
+        }
     }
 
     async fn ensure_images(

@@ -388,6 +388,8 @@ fn clean_refuses_unsafe_data_dirs_and_deletes_nothing() {
             .join("instance_data")
             .display()
             .to_string(),
+        // HOME is the fixture directory in tests.
+        f.dir().canonicalize().unwrap().display().to_string(),
     ] {
         let mut reg = f.registry();
         reg["instances"]["a"]["data_dir"] = serde_json::Value::String(evil.clone());

@@ -113,7 +113,10 @@ impl Fixture {
     /// The registry as JSON, if the file exists.
     pub fn registry_opt(&self) -> Option<serde_json::Value> {
         let text = std::fs::read_to_string(self.path("instances.json")).ok()?;
-        Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("instances.json does not parse: {e}\n{text}")))
+        Some(
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("instances.json does not parse: {e}\n{text}")),
+        )
     }
 
     /// The registry as JSON.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use super::common::Fixture;
 use super::engine_harness::EngineTest;
 
-const SLEEPER: &str = "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
+const SLEEPER: &str =
+    "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
 
 fn random_below(n: u64) -> u64 {
     getrandom::u64().unwrap() % n.max(1)
@@ -28,11 +29,18 @@ fn spawn(f: &Fixture, args: &[String]) -> Child {
 /// half-deleted directories.
 fn leftovers(f: &Fixture) -> Vec<String> {
     let mut out = Vec::new();
-    for dir in [f.dir().to_path_buf(), f.path(".instances"), f.path("instance_data")] {
+    for dir in [
+        f.dir().to_path_buf(),
+        f.path(".instances"),
+        f.path("instance_data"),
+    ] {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if n.ends_with(".tmp") || n.starts_with(".staging-") || n.starts_with(".mrctl-trash-") {
+                if n.ends_with(".tmp")
+                    || n.starts_with(".staging-")
+                    || n.starts_with(".mrctl-trash-")
+                {
                     out.push(n);
                 }
             }
@@ -47,9 +55,15 @@ fn assert_consistent(f: &Fixture) -> serde_json::Value {
     let mut ports = HashSet::new();
     for (name, inst) in reg["instances"].as_object().unwrap() {
         for (_, p) in inst["ports"].as_object().unwrap() {
-            assert!(ports.insert(p.as_u64().unwrap()), "port {p} held twice ({name})");
+            assert!(
+                ports.insert(p.as_u64().unwrap()),
+                "port {p} held twice ({name})"
+            );
         }
-        assert!(f.path(&format!(".instances/{name}/.env")).is_file(), "{name} has no env file");
+        assert!(
+            f.path(&format!(".instances/{name}/.env")).is_file(),
+            "{name} has no env file"
+        );
     }
     reg
 }
@@ -77,39 +91,57 @@ fn sixty_four_mixed_processes_on_one_stack() {
             3 => vec!["clean".into(), "--yes".into(), format!("old{}", i / 8)],
             4 => vec!["render".into(), format!("old{}", 8 + i / 8)],
             5 => vec!["list".into(), "--json".into()],
-            6 => vec!["ports".into(), format!("old{}", 8 + i / 8), "--format".into(), "env".into()],
-            _ => vec!["create".into(), format!("new{i}"), "--port".into(), format!("backend={}", t.port_base + 1000 + i as u16)],
+            6 => vec![
+                "ports".into(),
+                format!("old{}", 8 + i / 8),
+                "--format".into(),
+                "env".into(),
+            ],
+            _ => vec![
+                "create".into(),
+                format!("new{i}"),
+                "--port".into(),
+                format!("backend={}", t.port_base + 1000 + i as u16),
+            ],
         };
         children.push((args.clone(), spawn(f, &args)));
     }
     let mut created = Vec::new();
-    let mut failures = 0;
     for (args, child) in children {
         let out = child.wait_with_output().unwrap();
-        if !out.status.success() {
-            failures += 1;
-            panic!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        }
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         if args[0] == "create" {
             created.push(args[1].clone());
         }
         if args[0] == "list" {
-            let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list --json parses mid-flight");
+            let j: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("list --json parses mid-flight");
             assert!(j["instances"].is_array());
         }
     }
     let reg = assert_consistent(f);
-    let names: HashSet<&str> = reg["instances"].as_object().unwrap().keys().map(String::as_str).collect();
+    let names: HashSet<&str> = reg["instances"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     for c in &created {
-        assert!(names.contains(c.as_str()), "created {c} is not in the registry");
+        assert!(
+            names.contains(c.as_str()),
+            "created {c} is not in the registry"
+        );
     }
     for i in 0..8 {
-        assert!(!names.contains(format!("old{i}").as_str()), "cleaned old{i} is still registered");
+        assert!(
+            !names.contains(format!("old{i}").as_str()),
+            "cleaned old{i} is still registered"
+        );
     }
     assert_eq!(names.len(), created.len() + 8);
     assert!(leftovers(f).is_empty(), "{:?}", leftovers(f));
     eprintln!(
-        "FIGURES mixed-processes: 64 processes ({} creates, 8 cleans, 8 renders, 8 lists, 8 ports), {failures} failures, {:?}",
+        "FIGURES mixed-processes: 64 processes ({} creates, 8 cleans, 8 renders, 8 lists, 8 ports), 0 failures, {:?}",
         created.len(),
         started.elapsed()
     );
@@ -120,28 +152,48 @@ fn eight_concurrent_starts_and_stops_of_one_instance() {
     let compose = format!(
         "services:\n  a:\n    image: busybox:latest\n    command: {SLEEPER}\n  b:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [a]\n"
     );
-    let Some(t) = EngineTest::new("eight_concurrent_starts", &[], &compose, "") else { return };
+    let Some(t) = EngineTest::new("eight_concurrent_starts", &[], &compose, "") else {
+        return;
+    };
     t.f.run(&["create", "x"]).success();
     for round in 0..3 {
         let children: Vec<Child> = (0..8)
             .map(|i| {
-                let verb = if (i + round) % 3 == 2 { "stop" } else { "start" };
+                let verb = if (i + round) % 3 == 2 {
+                    "stop"
+                } else {
+                    "start"
+                };
                 spawn(&t.f, &[verb.to_string(), "x".to_string()])
             })
             .collect();
         for child in children {
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let containers = t.project(&format!("{}-x", t.stack));
         let services: Vec<&str> = containers.iter().map(|(s, _, _)| s.as_str()).collect();
         assert_eq!(services, ["a", "b"], "round {round}: {containers:?}");
         let (networks, _) = t.project_resources(&format!("{}-x", t.stack));
-        assert_eq!(networks.len(), 1, "round {round}: duplicate networks {networks:?}");
+        assert_eq!(
+            networks.len(),
+            1,
+            "round {round}: duplicate networks {networks:?}"
+        );
     }
     t.f.run(&["start", "x"]).success();
-    assert!(t.project(&format!("{}-x", t.stack)).iter().all(|(_, _, s)| s == "running"));
-    eprintln!("FIGURES concurrent-start-stop: 3 rounds x 8 processes, one container per service, one network");
+    assert!(
+        t.project(&format!("{}-x", t.stack))
+            .iter()
+            .all(|(_, _, s)| s == "running")
+    );
+    eprintln!(
+        "FIGURES concurrent-start-stop: 3 rounds x 8 processes, one container per service, one network"
+    );
 }
 
 #[test]
@@ -181,7 +233,10 @@ fn sigkill_during_create_and_clean_never_corrupts() {
             let mut ports = HashSet::new();
             for (n, inst) in reg["instances"].as_object().unwrap() {
                 for (_, p) in inst["ports"].as_object().unwrap() {
-                    assert!(ports.insert(p.as_u64().unwrap()), "iteration {iterations}: port {p} twice ({n})");
+                    assert!(
+                        ports.insert(p.as_u64().unwrap()),
+                        "iteration {iterations}: port {p} twice ({n})"
+                    );
                 }
             }
         }
@@ -213,7 +268,9 @@ fn killed_start_converges_on_the_next_start() {
     let compose = format!(
         "services:\n  a:\n    image: busybox:latest\n    command: {SLEEPER}\n  b:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [a]\n  c:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [b]\n"
     );
-    let Some(t) = EngineTest::new("killed_start_converges", &[], &compose, "") else { return };
+    let Some(t) = EngineTest::new("killed_start_converges", &[], &compose, "") else {
+        return;
+    };
     t.f.run(&["create", "s"]).success();
     let project = format!("{}-s", t.stack);
     let mut killed = 0;
@@ -234,8 +291,172 @@ fn killed_start_converges_on_the_next_start() {
         let containers = t.project(&project);
         let services: Vec<&str> = containers.iter().map(|(s, _, _)| s.as_str()).collect();
         assert_eq!(services, ["a", "b", "c"], "iteration {i}: {containers:?}");
-        assert!(containers.iter().all(|(_, _, s)| s == "running"), "iteration {i}: {containers:?}");
+        assert!(
+            containers.iter().all(|(_, _, s)| s == "running"),
+            "iteration {i}: {containers:?}"
+        );
         assert_eq!(t.project_resources(&project).0.len(), 1);
     }
-    eprintln!("FIGURES killed-start: {iterations} iterations, {killed} starts killed mid-run, all converged");
+    eprintln!(
+        "FIGURES killed-start: {iterations} iterations, {killed} starts killed mid-run, all converged"
+    );
+}
+
+#[test]
+fn engine_refusal_is_reported_and_rolled_back() {
+    let compose = format!(
+        "services:\n  db:\n    image: busybox:latest\n    command: {SLEEPER}\n  app:\n    image: busybox:latest\n    command: {SLEEPER}\n    depends_on: [db]\nvolumes:\n  data: {{}}\n"
+    );
+    let Some(t) = EngineTest::new("engine_refusal_rolled_back", &[], &compose, "") else {
+        return;
+    };
+    t.f.run(&["create", "r"]).success();
+    // A foreign container (no labels) already has the name `app` would get.
+    let foreign = format!("{}-r-app-1", t.stack);
+    let out = std::process::Command::new("docker")
+        .args([
+            "create",
+            "--name",
+            &foreign,
+            "--label",
+            &format!("mrctl.stack={}", t.stack),
+            "busybox:latest",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = t.f.run(&["start", "r"]).code(1);
+    let err = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "the Docker engine refused to create container `{foreign}` for service `app`"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("is already in use"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "rolled back what this start had created (container `{}-r-db-1`",
+            t.stack
+        )),
+        "{err}"
+    );
+    // Nothing of the instance remains; the foreign container is untouched.
+    assert!(t.project(&format!("{}-r", t.stack)).is_empty());
+    assert_eq!(
+        t.project_resources(&format!("{}-r", t.stack)),
+        (vec![], vec![])
+    );
+    assert!(t.inspect(&foreign).id.is_some());
+    t.remove_container(&foreign);
+    t.f.run(&["start", "r"]).success();
+    eprintln!(
+        "FIGURES engine-refusal: create refused by the engine, reported with its reason, 1 container and 1 network rolled back"
+    );
+}
+
+#[test]
+fn secrets_never_leak_into_output() {
+    let Some(t) = EngineTest::new(
+        "secrets_never_leak",
+        &["web"],
+        "services:\n  app:\n    image: busybox:latest\n    command: [\"sleep\", \"1000\"]\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD}\n",
+        "[instances]\nenv_template = \"templates/env.j2\"\n",
+    ) else {
+        return;
+    };
+    t.f.write(
+        "templates/env.j2",
+        "INSTANCE_NAME={{ name }}\nWEB_PORT={{ ports.web }}\nDB_PASSWORD={{ secret(\"db\") }}\nKEYRING={{ secret(\"keyring_master\") }}\n",
+    );
+    let create = t.f.run(&["-vvv", "create", "a"]).success();
+    let secrets: serde_json::Value =
+        serde_json::from_str(&t.f.read(".instances/a/secrets.json")).unwrap();
+    let values: Vec<String> = secrets
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(values.len(), 2);
+    let mut outputs = vec![create];
+    for args in [
+        &["-vvv", "up", "a"][..],
+        &["list"],
+        &["list", "--json"],
+        &["info", "a"],
+        &["info", "a", "--json"],
+        &["env", "a"],
+        &["env", "a", "--json"],
+        &["status", "a", "--json"],
+        &["-vv", "doctor"],
+        &["render", "a", "--json"],
+    ] {
+        outputs.push(t.f.run(args).success());
+    }
+    for out in &outputs {
+        for v in &values {
+            assert!(
+                !out.stdout.contains(v.as_str()) && !out.stderr.contains(v.as_str()),
+                "secret leaked: {out:?}"
+            );
+        }
+    }
+    let mut traced = t.f.command(&["restart", "a"]);
+    traced.env("RUST_LOG", "trace");
+    outputs.push(super::common::Run::from(traced.output().unwrap()));
+    for out in &outputs {
+        for v in &values {
+            assert!(
+                !out.stderr.contains(v.as_str()),
+                "secret leaked with RUST_LOG=trace"
+            );
+        }
+    }
+    let shown = t.f.run(&["env", "a", "--show-secrets"]).success();
+    assert!(values.iter().all(|v| shown.stdout.contains(v.as_str())));
+    // A second instance gets its own secrets.
+    t.f.run(&["create", "b"]).success();
+    let other: serde_json::Value =
+        serde_json::from_str(&t.f.read(".instances/b/secrets.json")).unwrap();
+    assert_ne!(other["db"], secrets["db"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in [
+            ".instances/a/.env",
+            ".instances/a/.env.rendered",
+            ".instances/a/secrets.json",
+        ] {
+            let mode = std::fs::metadata(t.f.path(file))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+        for dir in [
+            ".instances",
+            ".instances/a",
+            "instance_data",
+            "instance_data/a",
+        ] {
+            let mode = std::fs::metadata(t.f.path(dir))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o007;
+            assert_eq!(mode, 0, "{dir} is readable by others");
+        }
+    }
 }
