@@ -50,9 +50,27 @@ pub struct Loaded {
     pub doc: Map<String, Value>,
 }
 
-/// Reads, checks, interpolates and normalises one file.
-pub fn load_file(
+/// Reads one compose file, refusing oversized ones before reading them.
+pub fn read_file(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("read compose file", path, e))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::Compose {
+            path: path.to_path_buf(),
+            position: None,
+            message: format!(
+                "the file is {} bytes; compose files over {MAX_FILE_BYTES} bytes are refused",
+                meta.len()
+            ),
+        });
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::io("read compose file", path, e))
+}
+
+/// Checks, interpolates and normalises the text of one file (`path` names
+/// it in errors).
+pub fn load_str(
     path: &Path,
+    text: &str,
     working_dir: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<String>,
@@ -62,19 +80,15 @@ pub fn load_file(
         position: None,
         message,
     };
-    let meta = std::fs::metadata(path).map_err(|e| Error::io("read compose file", path, e))?;
-    if meta.len() > MAX_FILE_BYTES {
+    if text.len() as u64 > MAX_FILE_BYTES {
         return Err(err(format!(
-            "the file is {} bytes; compose files over {MAX_FILE_BYTES} bytes are refused",
-            meta.len()
+            "compose files over {MAX_FILE_BYTES} bytes are refused"
         )));
     }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("read compose file", path, e))?;
     let doc: Value = if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| yaml_error(path, &e))?
+        serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?
     };
     let mut doc = match doc {
         Value::Object(m) => m,

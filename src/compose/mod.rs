@@ -87,12 +87,23 @@ pub struct LoadOptions<'a> {
 
 /// Loads, merges, validates and resolves a project.
 pub fn load_project(opts: &LoadOptions<'_>) -> Result<Project> {
+    let texts = opts
+        .files
+        .iter()
+        .map(|f| load::read_file(f))
+        .collect::<Result<Vec<String>>>()?;
+    resolve(opts, &texts)
+}
+
+/// `load_project` on texts already read (`texts[i]` is `opts.files[i]`):
+/// pure, for tests and fuzzing.
+pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
     let lookup = |k: &str| opts.variables.get(k).cloned();
     let mut unset = Vec::new();
     let mut merged: Map<String, Value> = Map::new();
     let mut defined_in: IndexMap<String, Vec<&PathBuf>> = IndexMap::new();
-    for file in opts.files {
-        let loaded = load::load_file(file, opts.working_dir, &lookup, &mut unset)?;
+    for (file, text) in opts.files.iter().zip(texts) {
+        let loaded = load::load_str(file, text, opts.working_dir, &lookup, &mut unset)?;
         if let Some(Value::Object(services)) = loaded.doc.get("services") {
             for name in services.keys() {
                 defined_in.entry(name.clone()).or_default().push(file);

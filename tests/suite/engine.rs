@@ -329,6 +329,8 @@ fn docker_unreachable_is_one_line_fast() {
     for host in [
         format!("unix://{}", sock.display()),
         "tcp://127.0.0.1:1".to_string(),
+        "ftp://127.0.0.1/wrong-scheme".to_string(),
+        "ssh://nobody@127.0.0.1:1".to_string(),
     ] {
         for args in [
             &["start", "u"][..],

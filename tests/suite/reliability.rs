@@ -109,7 +109,11 @@ fn sixty_four_mixed_processes_on_one_stack() {
     let mut created = Vec::new();
     for (args, child) in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         if args[0] == "create" {
             created.push(args[1].clone());
         }
