@@ -60,7 +60,9 @@ pub struct UpOptions {
     pub instance: String,
 }
 
-const POLL: Duration = Duration::from_millis(200);
+// Cheap inspect calls; a short poll keeps a health-gated start close to the
+// moment the dependency turns healthy.
+const POLL: Duration = Duration::from_millis(50);
 
 /// Labels every resource of an instance carries.
 fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String, String> {
