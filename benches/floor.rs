@@ -72,7 +72,10 @@ async fn up(docker: &Docker, project: &Project) {
                     if *cond == Condition::ServiceHealthy {
                         let dep_name = format!("{}-{dep}-1", project.name);
                         loop {
-                            let i = docker.inspect_container(&dep_name, None).await.expect("inspect");
+                            let i = docker
+                                .inspect_container(&dep_name, None)
+                                .await
+                                .expect("inspect");
                             let healthy = i
                                 .state
                                 .and_then(|s| s.health)
@@ -141,7 +144,10 @@ async fn up(docker: &Docker, project: &Project) {
                     ..Default::default()
                 };
                 let options = CreateContainerOptionsBuilder::new().name(&name).build();
-                docker.create_container(Some(options), body).await.expect("create");
+                docker
+                    .create_container(Some(options), body)
+                    .await
+                    .expect("create");
                 docker.start_container(&name, None).await.expect("start");
             }
         }))
@@ -153,31 +159,56 @@ async fn down(docker: &Docker, project: &str) {
     let mut filters = HashMap::new();
     filters.insert("label", vec![format!("{LABEL}={project}")]);
     let list = docker
-        .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
         .await
         .expect("list");
     join_all(list.iter().map(|c| {
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
         docker.remove_container(c.id.as_deref().unwrap_or_default(), Some(options))
     }))
     .await;
     for n in docker
-        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::new().filters(&filters).build(),
+        ))
         .await
         .expect("networks")
     {
-        let _ = docker.remove_network(n.id.as_deref().unwrap_or_default()).await;
+        let _ = docker
+            .remove_network(n.id.as_deref().unwrap_or_default())
+            .await;
     }
     let _ = docker
-        .remove_volume(&format!("{project}_dbdata"), None::<bollard::query_parameters::RemoveVolumeOptions>)
+        .remove_volume(
+            &format!("{project}_dbdata"),
+            None::<bollard::query_parameters::RemoveVolumeOptions>,
+        )
         .await;
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let docker = Docker::connect_with_defaults().unwrap().negotiate_version().await.unwrap();
+        let docker = Docker::connect_with_defaults()
+            .unwrap()
+            .negotiate_version()
+            .await
+            .unwrap();
         let started = Instant::now();
         match args.first().map(String::as_str) {
             Some("up") if args.len() == 4 => {

@@ -70,6 +70,18 @@ impl Engine {
         let _ = self.docker.remove_container(name, Some(options)).await;
     }
 
+    /// Whether a volume exists (mounting a missing one would create it, unlabelled).
+    pub async fn volume_exists(&self, volume: &str) -> Result<bool, Error> {
+        match self.docker.inspect_volume(volume).await {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_not_found(&e) => Ok(false),
+            Err(e) => Err(Error::Docker {
+                action: format!("inspect volume `{volume}`"),
+                reason: reason(&e),
+            }),
+        }
+    }
+
     /// Writes a tar of the volume's contents (rooted at `mrctl-volume/`) to `out`.
     pub async fn export_volume(
         &self,

@@ -211,7 +211,15 @@ fn damaged_archives_are_refused_and_change_nothing() {
         return;
     };
     t.f.run(&["create", "a"]).success();
-    t.f.run(&["backup", "a", "-o", "a.tgz"]).success();
+    t.f.run(&["backup", "a", "-o", "a.tgz"])
+        .success()
+        .stderr_has("does not exist yet: nothing to back up");
+    // Backing up a never-started instance must not create its volume.
+    let inspect = std::process::Command::new("docker")
+        .args(["volume", "inspect", &format!("{}-a_store", t.stack)])
+        .output()
+        .unwrap();
+    assert!(!inspect.status.success(), "backup created the volume");
     t.f.run(&["clean", "a", "--yes"]).success();
     let good = std::fs::read(t.f.path("a.tgz")).unwrap();
     let truncated = &good[..good.len() / 2];

@@ -30,7 +30,7 @@ pub fn write_backup(
         }
     };
     let project = instance_project(stack, name, &inst)?;
-    let volumes: Vec<VolumeRecord> = project
+    let mut volumes: Vec<VolumeRecord> = project
         .volumes
         .iter()
         .filter(|(_, v)| !v.external)
@@ -81,16 +81,27 @@ pub fn write_backup(
                 "instance `{name}` is running: files written during the backup may be inconsistent (`mrctl stop {name}` first for a consistent copy)"
             ));
         }
+        let mut kept = Vec::new();
         for v in &volumes {
-            let mut tmp = tempfile::tempfile().map_err(|e| Error::io("create a temporary file for volume", &v.name, e))?;
+            // A volume the instance never created has nothing to save, and
+            // mounting it in a helper would create it unlabelled.
+            if !engine.volume_exists(&v.name).await? {
+                p.message(format!("  volume `{}` does not exist yet: nothing to back up", v.name));
+                continue;
+            }
+            let mut tmp = tempfile::tempfile()
+                .map_err(|e| Error::io("create a temporary file for volume", &v.name, e))?;
             let size = engine
                 .export_volume(&v.name, &v.image, stack.name(), name, &mut tmp)
                 .await?;
             use std::io::Seek;
-            tmp.rewind().map_err(|e| Error::io("read back volume", &v.name, e))?;
+            tmp.rewind()
+                .map_err(|e| Error::io("read back volume", &v.name, e))?;
             writer.add_reader(&format!("volumes/{}.tar", v.key), size, 0o644, tmp)?;
             p.message(format!("  volume `{}`: {size} bytes", v.name));
+            kept.push(v.clone());
         }
+        volumes = kept;
         anyhow::Ok(())
     })?;
     let manifest = writer.finish(Manifest {
