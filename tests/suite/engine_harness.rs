@@ -154,6 +154,42 @@ impl EngineTest {
         })
     }
 
+    /// A copy of `examples/<example>` under a stack name of its own (so the
+    /// harness can find and remove what the test creates).
+    pub fn from_example(test: &str, example: &str) -> Option<EngineTest> {
+        let docker = engine_or_skip(test)?;
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example);
+        let f = Fixture::empty();
+        copy_example(&src, f.dir());
+        let toml = f.read("mrctl.toml");
+        let original = toml
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("name = \"")
+                    .and_then(|r| r.split('"').next())
+            })
+            .expect("the example names its stack")
+            .to_string();
+        let stack = format!("{original}-t{}x{n}", std::process::id());
+        f.write(
+            "mrctl.toml",
+            &toml.replacen(
+                &format!("name = \"{original}\""),
+                &format!("name = \"{stack}\""),
+                1,
+            ),
+        );
+        Some(EngineTest {
+            f,
+            stack,
+            port_base: 0,
+            docker,
+        })
+    }
+
     /// Containers labelled with this test's stack.
     pub fn containers(&self) -> Vec<bollard::models::ContainerSummary> {
         let mut filters = HashMap::new();
@@ -329,4 +365,25 @@ pub fn http_get(port: u16, deadline: Duration) -> Result<String, String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(last)
+}
+
+/// Copies an example's files, leaving out state a user's run left there.
+fn copy_example(src: &std::path::Path, dst: &std::path::Path) {
+    for entry in std::fs::read_dir(src).unwrap().flatten() {
+        let name = entry.file_name();
+        let name_s = name.to_string_lossy();
+        if name_s.starts_with("instances.json")
+            || name_s == ".instances"
+            || name_s == "instance_data"
+        {
+            continue;
+        }
+        let to = dst.join(&name);
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+            copy_example(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
 }

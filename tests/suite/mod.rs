@@ -6,6 +6,7 @@ mod commands;
 mod concurrency;
 mod discovery;
 mod engine;
+mod examples;
 mod hostile;
 mod operate;
 mod reliability;
