@@ -93,6 +93,14 @@ struct Taken<'a> {
 }
 
 impl Taken<'_> {
+    /// Whether `port` can be had: the cheap test the allocators loop on (the
+    /// reason, which scans the registry, is only worked out for errors).
+    fn is_free(&self, port: u16) -> bool {
+        let [lo, hi] = self.cfg.range;
+        let taken = self.held.contains(&port) || self.reserved.contains(&port);
+        (lo..=hi).contains(&port) && !taken && !(self.cfg.host_check && self.probe.in_use(port))
+    }
+
     /// Why `port` cannot be had, checking cheap reasons before the host probe.
     fn conflict(&self, port: u16) -> Option<PortConflict> {
         let [lo, hi] = self.cfg.range;
@@ -229,6 +237,10 @@ fn offset_ports(
             }
             None => return Ok(None),
         };
+        if taken.is_free(port) && duplicate(&ports, port).is_none() {
+            ports.insert(port_name.clone(), port);
+            continue;
+        }
         let conflict = taken.conflict(port).or_else(|| duplicate(&ports, port));
         if let Some(conflict) = conflict {
             if strict || pinned.is_some() {
@@ -284,7 +296,7 @@ fn sequential(
             }
             let port = candidate as u16;
             let chosen = ports.values().any(|p| *p == port);
-            if !chosen && taken.conflict(port).is_none() {
+            if !chosen && taken.is_free(port) {
                 break Some(port);
             }
             candidate += 1;

@@ -149,6 +149,47 @@ impl RegistryFile {
         }
     }
 
+    /// Reads one instance's entry without building the others: the fast path
+    /// of read-only commands on one instance (`ports`, `info`, `env`). The
+    /// whole file is still checked to be valid JSON of a supported version;
+    /// the other entries are only skipped over. Returns the registry holding
+    /// just that entry (or none) and the number of instances.
+    pub fn load_one(&self, name: &str) -> Result<(Registry, usize)> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Registry::default(), 0));
+            }
+            Err(e) => return Err(Error::io("read", &self.path, e)),
+        };
+        match one::parse(&text, name) {
+            Ok((version, inst, count)) if version >= 1 && version <= VERSION as u64 => {
+                let mut registry = Registry::default();
+                if let Some(inst) = inst {
+                    let mut single = Registry::default();
+                    single.instances.insert(name.to_string(), inst);
+                    check_values(&single).map_err(|message| Error::Registry {
+                        path: self.path.clone(),
+                        position: None,
+                        message,
+                    })?;
+                    registry = single;
+                }
+                Ok((registry, count))
+            }
+            // Anything unusual: the full parse gives the precise error.
+            _ => {
+                let full = parse(&self.path, &text)?;
+                let count = full.instances.len();
+                let mut registry = Registry::default();
+                if let Some(inst) = full.instances.get(name) {
+                    registry.instances.insert(name.to_string(), inst.clone());
+                }
+                Ok((registry, count))
+            }
+        }
+    }
+
     /// Takes the exclusive lock, then reads the registry.
     pub fn lock(&self) -> Result<Locked> {
         let lock = OpenOptions::new()
@@ -275,41 +316,50 @@ pub fn parse(path: &Path, text: &str) -> Result<Registry> {
             message: "the registry must be a JSON object (`{\"version\": 1, ...}`)".into(),
         });
     }
-    let probe: Probe = serde_json::from_str(text).map_err(invalid)?;
-    match probe.version {
-        None => {
-            return Err(Error::Registry {
+    // One strict parse on the happy path; the version probe runs only to
+    // explain a failure (a future version may well have keys we refuse).
+    let strict: std::result::Result<Registry, serde_json::Error> = serde_json::from_str(text);
+    let version_error = |strict_error: Option<serde_json::Error>| -> Error {
+        let probe: Probe = match serde_json::from_str(text) {
+            Ok(p) => p,
+            Err(e) => return invalid(e),
+        };
+        match probe.version {
+            None => Error::Registry {
                 path: path.to_path_buf(),
                 position: None,
                 message: "missing key `version`".into(),
-            });
-        }
-        Some(serde_json::Value::Number(n)) if n.as_u64().is_some() => {
-            let found = n.as_u64().unwrap_or_default();
-            if found > VERSION as u64 {
-                return Err(Error::RegistryVersion {
+            },
+            Some(serde_json::Value::Number(n))
+                if n.as_u64().is_some_and(|v| v > VERSION as u64) =>
+            {
+                Error::RegistryVersion {
                     path: path.to_path_buf(),
-                    found,
+                    found: n.as_u64().unwrap_or_default(),
                     supported: VERSION,
-                });
+                }
             }
-            if found == 0 {
-                return Err(Error::Registry {
-                    path: path.to_path_buf(),
-                    position: None,
-                    message: "`version` 0 does not exist (this mrctl writes version 1)".into(),
-                });
-            }
-        }
-        Some(other) => {
-            return Err(Error::Registry {
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(0) => Error::Registry {
+                path: path.to_path_buf(),
+                position: None,
+                message: "`version` 0 does not exist (this mrctl writes version 1)".into(),
+            },
+            Some(serde_json::Value::Number(n)) if n.as_u64().is_some() => match strict_error {
+                Some(e) => invalid(e),
+                None => unreachable!("a supported version with no error"),
+            },
+            Some(other) => Error::Registry {
                 path: path.to_path_buf(),
                 position: None,
                 message: format!("`version` must be a positive integer, not `{other}`"),
-            });
+            },
         }
-    }
-    let registry: Registry = serde_json::from_str(text).map_err(invalid)?;
+    };
+    let registry = match strict {
+        Ok(r) if r.version >= 1 && r.version <= VERSION => r,
+        Ok(_) => return Err(version_error(None)),
+        Err(e) => return Err(version_error(Some(e))),
+    };
     check_values(&registry).map_err(|message| Error::Registry {
         path: path.to_path_buf(),
         position: None,
@@ -359,9 +409,121 @@ fn check_values(r: &Registry) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// A visitor that deserializes one named instance and skips the rest.
+mod one {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    use super::Instance;
+
+    struct Top<'a>(&'a str);
+    struct Instances<'a>(&'a str);
+
+    type Found = (u64, Option<Instance>, usize);
+
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = Found;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a registry object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found, A::Error> {
+            let (mut version, mut inst, mut count) = (None, None, 0);
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "version" => version = Some(map.next_value::<u64>()?),
+                    "instances" => {
+                        let (i, c) = map.next_value_seed(Instances(self.0))?;
+                        inst = i;
+                        count = c;
+                    }
+                    "reserved_ports" => {
+                        map.next_value::<Vec<u16>>()?;
+                    }
+                    other => {
+                        return Err(de::Error::unknown_field(
+                            other,
+                            &["version", "reserved_ports", "instances"],
+                        ));
+                    }
+                }
+            }
+            Ok((
+                version.ok_or_else(|| de::Error::missing_field("version"))?,
+                inst,
+                count,
+            ))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Instances<'_> {
+        type Value = (Option<Instance>, usize);
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Instances<'_> {
+        type Value = (Option<Instance>, usize);
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of instances")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut found, mut count) = (None, 0);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                count += 1;
+                if key == self.0 {
+                    found = Some(map.next_value::<Instance>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok((found, count))
+        }
+    }
+
+    /// (version, the instance if present, number of instances).
+    pub fn parse(text: &str, name: &str) -> serde_json::Result<Found> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let found = serde::Deserializer::deserialize_map(&mut de, Top(name))?;
+        de.end()?;
+        Ok(found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_one_finds_one_and_counts_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RegistryFile::in_dir(dir.path());
+        let mut r = sample();
+        let mut other = r.instances["prod"].clone();
+        other.index = 1;
+        r.instances.insert("dev".into(), other);
+        std::fs::write(&file.path, to_json(&r)).unwrap();
+        let (one, count) = file.load_one("prod").unwrap();
+        assert_eq!(count, 2);
+        assert_eq!(one.instances.len(), 1);
+        assert_eq!(one.instances["prod"], r.instances["prod"]);
+        let (none, _) = file.load_one("nope").unwrap();
+        assert!(none.instances.is_empty());
+        // Errors come from the full parser, with positions.
+        std::fs::write(&file.path, "{\"version\": 7}").unwrap();
+        assert!(matches!(
+            file.load_one("prod"),
+            Err(Error::RegistryVersion { found: 7, .. })
+        ));
+        std::fs::write(&file.path, "{\"version\": 1, \"oops\": 1}").unwrap();
+        assert!(
+            file.load_one("prod")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `oops`")
+        );
+    }
 
     fn sample() -> Registry {
         let mut r = Registry::default();

@@ -4,15 +4,14 @@
 
 use indexmap::IndexMap;
 
-use super::{Ctx, lookup, registry_file};
+use super::Ctx;
 use crate::cli::EnvArgs;
 use crate::error::Error;
 use crate::render::{self, InstanceFiles, Secrets};
 
 pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
-    lookup(&stack, &registry, &args.name)?;
+    super::load_instance(&stack, &args.name)?;
     let files = InstanceFiles::in_dir(stack.instance_dir(&args.name));
     let text = std::fs::read_to_string(&files.env).map_err(|e| Error::io("read", &files.env, e))?;
     let secrets = Secrets::load(&files.secrets)?.values();

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Ctx, InstanceView, compose_command, lookup, ports_inline, registry_file, rel};
+use super::{Ctx, InstanceView, compose_command, ports_inline, rel};
 
 #[derive(Serialize)]
 struct InfoJson {
@@ -16,8 +16,7 @@ struct InfoJson {
 
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
-    let inst = lookup(&stack, &registry, name)?;
+    let inst = &super::load_instance(&stack, name)?;
     let view = InstanceView::new(&stack, name, inst);
     let command = compose_command(&stack, name, inst);
     let p = &ctx.printer;

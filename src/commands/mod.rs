@@ -102,6 +102,25 @@ pub fn lookup<'r>(
         })
 }
 
+/// One instance's entry, read without building the rest of the registry
+/// (the read path of `ports`, `info`, `env`).
+pub fn load_instance(stack: &Stack, name: &str) -> Result<Instance, Error> {
+    crate::names::validate_instance_name(name)?;
+    let (registry, count) = registry_file(stack).load_one(name)?;
+    registry
+        .instances
+        .get(name)
+        .cloned()
+        .ok_or_else(|| Error::UnknownInstance {
+            name: name.to_string(),
+            stack: stack.name().to_string(),
+            hint: Some(match count {
+                0 => "the stack has no instances yet: `mrctl create NAME`".to_string(),
+                _ => "`mrctl list` shows the instances".to_string(),
+            }),
+        })
+}
+
 /// An instance as `list --json` and `info --json` print it (stable schema).
 #[derive(Debug, Serialize)]
 pub struct InstanceView {

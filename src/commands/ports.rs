@@ -2,14 +2,13 @@
 //! `NAME_PORT=PORT` lines: port names are validated identifiers and ports are
 //! numbers, so the output is safe to `eval` in sh.
 
-use super::{Ctx, lookup, registry_file};
+use super::Ctx;
 use crate::cli::{PortsArgs, PortsFormat};
 use crate::names::port_env_var;
 
 pub fn run(ctx: &Ctx, args: &PortsArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
-    let inst = lookup(&stack, &registry, &args.name)?;
+    let inst = &super::load_instance(&stack, &args.name)?;
     let p = &ctx.printer;
     let format = if p.json {
         PortsFormat::Json

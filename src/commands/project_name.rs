@@ -8,7 +8,7 @@ use crate::names;
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     names::validate_instance_name(name)?;
     let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
+    let (registry, _) = registry_file(&stack).load_one(name)?;
     let project = match registry.instances.get(name) {
         Some(inst) => inst.project.clone(),
         None => crate::render::project_name(&stack, name, names::numeric_index(name).unwrap_or(0))?,
