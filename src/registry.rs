@@ -240,6 +240,16 @@ impl RegistryFile {
 }
 
 impl Locked {
+    /// Releases the lock without freeing the registry's memory: for a
+    /// command about to exit, freeing ten thousand entries is wasted time.
+    pub fn release(self) {
+        let Locked {
+            _lock, registry, ..
+        } = self;
+        drop(_lock);
+        std::mem::forget(registry);
+    }
+
     /// Writes the registry atomically: temp file, fsync, rename, fsync of the directory.
     pub fn commit(&mut self) -> Result<()> {
         write_atomic(&self.file.path, &to_json(&self.registry), 0o644)

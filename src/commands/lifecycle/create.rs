@@ -162,6 +162,7 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
         undo_data();
         return Err(e);
     }
+    locked.release();
     if data_existed {
         tracing::info!(dir = %inst.data_dir.display(), "reused the data directory kept by an earlier clean");
     }
