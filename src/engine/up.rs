@@ -100,13 +100,13 @@ impl Engine {
             .labelled_resources(labels::PROJECT, &project.name)
             .await?;
         let result = async {
-            self.ensure_networks(project, opts, on).await?;
+            let net_ids = self.ensure_networks(project, opts, on).await?;
             self.ensure_volumes(project, opts, on).await?;
             for wave in waves {
                 let jobs = wave.iter().map(|name| {
                     let svc = &project.services[name];
                     let current = existing.iter().find(|c| &c.service == name);
-                    self.converge(project, svc, current, opts, on)
+                    self.converge(project, svc, current, opts, &net_ids, on)
                 });
                 try_join_all(jobs).await?;
             }
@@ -245,7 +245,9 @@ impl Engine {
         Ok(())
     }
 
-    async fn network_exists(&self, name: &str) -> Result<bool, Error> {
+    /// Networks named exactly `name` (the filter matches substrings), as
+    /// (id, project label), oldest first.
+    async fn networks_named(&self, name: &str) -> Result<Vec<(String, Option<String>)>, Error> {
         let mut filters = HashMap::new();
         filters.insert("name".to_string(), vec![name.to_string()]);
         let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
@@ -257,51 +259,80 @@ impl Engine {
                 action: "list networks".into(),
                 reason: reason(&e),
             })?;
-        // The name filter matches substrings; only an exact name counts.
-        Ok(list.iter().any(|n| n.name.as_deref() == Some(name)))
+        let mut found: Vec<_> = list
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name))
+            .map(|n| {
+                let project = n.labels.and_then(|l| l.get(labels::PROJECT).cloned());
+                (
+                    n.created.map(|c| c.to_string()).unwrap_or_default(),
+                    n.id.unwrap_or_default(),
+                    project,
+                )
+            })
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id, p)| (id, p)).collect())
     }
 
+    /// Makes sure every network of the project exists exactly once and
+    /// returns their ids by key. Docker allows two networks of one name: a
+    /// `start` killed while the engine was still creating its network can
+    /// leave a second one behind, which makes the name ambiguous. Such
+    /// duplicates of this project are removed (the oldest is kept), and
+    /// containers are attached by id, never by name.
     async fn ensure_networks(
         &self,
         project: &Project,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
-    ) -> Result<(), Error> {
+    ) -> Result<HashMap<String, String>, Error> {
+        let mut ids = HashMap::new();
         for (key, net) in &project.networks {
-            if self.network_exists(&net.name).await? {
-                continue;
+            let mut found = self.networks_named(&net.name).await?;
+            if found.is_empty() {
+                if net.external {
+                    return Err(Error::Docker {
+                        action: format!("use external network `{}`", net.name),
+                        reason: format!(
+                            "it does not exist; create it with `docker network create {}`",
+                            net.name
+                        ),
+                    });
+                }
+                let mut labels = base_labels(project, opts);
+                labels.insert(labels::NETWORK.into(), key.clone());
+                labels.extend(net.labels.clone());
+                let request = NetworkCreateRequest {
+                    name: net.name.clone(),
+                    driver: net.driver.clone(),
+                    internal: Some(net.internal),
+                    labels: Some(labels),
+                    options: (!net.driver_opts.is_empty())
+                        .then(|| net.driver_opts.clone().into_iter().collect()),
+                    ..Default::default()
+                };
+                let created =
+                    self.docker
+                        .create_network(request)
+                        .await
+                        .map_err(|e| Error::Docker {
+                            action: format!("create network `{}`", net.name),
+                            reason: reason(&e),
+                        })?;
+                on(Event::NetworkCreated(net.name.clone()));
+                found = vec![(created.id, Some(project.name.clone()))];
+            } else if found.len() > 1 && !net.external {
+                for (id, owner) in found.iter().skip(1) {
+                    if owner.as_deref() == Some(project.name.as_str()) {
+                        tracing::info!(network = %net.name, %id, "removing a duplicate network");
+                        let _ = self.docker.remove_network(id).await;
+                    }
+                }
             }
-            if net.external {
-                return Err(Error::Docker {
-                    action: format!("use external network `{}`", net.name),
-                    reason: format!(
-                        "it does not exist; create it with `docker network create {}`",
-                        net.name
-                    ),
-                });
-            }
-            let mut labels = base_labels(project, opts);
-            labels.insert(labels::NETWORK.into(), key.clone());
-            labels.extend(net.labels.clone());
-            let request = NetworkCreateRequest {
-                name: net.name.clone(),
-                driver: net.driver.clone(),
-                internal: Some(net.internal),
-                labels: Some(labels),
-                options: (!net.driver_opts.is_empty())
-                    .then(|| net.driver_opts.clone().into_iter().collect()),
-                ..Default::default()
-            };
-            self.docker
-                .create_network(request)
-                .await
-                .map_err(|e| Error::Docker {
-                    action: format!("create network `{}`", net.name),
-                    reason: reason(&e),
-                })?;
-            on(Event::NetworkCreated(net.name.clone()));
+            ids.insert(key.clone(), found[0].0.clone());
         }
-        Ok(())
+        Ok(ids)
     }
 
     async fn ensure_volumes(
@@ -360,6 +391,7 @@ impl Engine {
         svc: &Service,
         current: Option<&ContainerInfo>,
         opts: &UpOptions,
+        net_ids: &HashMap<String, String>,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         for (dep, condition) in &svc.depends_on {
@@ -408,7 +440,8 @@ impl Engine {
                     reason: reason(&e),
                 })?;
         }
-        self.create(project, svc, &name, &hash, opts).await?;
+        self.create(project, svc, &name, &hash, opts, net_ids)
+            .await?;
         self.start(svc, &name, opts).await?;
         on(if recreate {
             Event::Recreated(name)
@@ -425,8 +458,9 @@ impl Engine {
         name: &str,
         hash: &str,
         opts: &UpOptions,
+        net_ids: &HashMap<String, String>,
     ) -> Result<(), Error> {
-        let body = container_body(project, svc, hash, opts);
+        let body = container_body(project, svc, hash, opts, net_ids);
         let options = CreateContainerOptionsBuilder::new().name(name).build();
         self.docker
             .create_container(Some(options), body)
@@ -438,6 +472,7 @@ impl Engine {
         // API 1.41 attaches one network at create; the others are connected now.
         for (key, aliases) in svc.networks.iter().skip(1) {
             let net = &project.networks[key];
+            let net_id = net_ids.get(key).unwrap_or(&net.name);
             let mut all = vec![svc.name.clone()];
             all.extend(aliases.iter().cloned());
             let request = NetworkConnectRequest {
@@ -448,7 +483,7 @@ impl Engine {
                 }),
             };
             self.docker
-                .connect_network(&net.name, request)
+                .connect_network(net_id, request)
                 .await
                 .map_err(|e| Error::Docker {
                     action: format!("connect `{name}` to network `{}`", net.name),
@@ -672,7 +707,15 @@ fn container_body(
     svc: &Service,
     hash: &str,
     opts: &UpOptions,
+    net_ids: &HashMap<String, String>,
 ) -> ContainerCreateBody {
+    // Networks by id: a name can be ambiguous (see `ensure_networks`).
+    let net_ref = |key: &str| {
+        net_ids
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| project.networks[key].name.clone())
+    };
     let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
     labels.extend(base_labels(project, opts));
     labels.insert(labels::SERVICE.into(), svc.name.clone());
@@ -797,11 +840,7 @@ fn container_body(
                 })
                 .collect()
         }),
-        network_mode: svc
-            .networks
-            .keys()
-            .next()
-            .map(|k| project.networks[k].name.clone()),
+        network_mode: svc.networks.keys().next().map(|k| net_ref(k)),
         ..Default::default()
     };
 
@@ -810,7 +849,7 @@ fn container_body(
         all.extend(aliases.iter().cloned());
         NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
-                project.networks[key].name.clone(),
+                net_ref(key),
                 EndpointSettings {
                     aliases: Some(all),
                     ..Default::default()

@@ -265,6 +265,24 @@ impl EngineTest {
         })
     }
 
+    /// Creates a network through the API, which (unlike the docker CLI)
+    /// does not refuse a name that already exists.
+    pub fn create_network(&self, name: &str, labels: &[(&str, &str)]) {
+        let request = bollard::models::NetworkCreateRequest {
+            name: name.to_string(),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        runtime()
+            .block_on(self.docker.create_network(request))
+            .unwrap();
+    }
+
     /// Removes a container by name, as a user would by hand.
     pub fn remove_container(&self, name: &str) {
         let options = RemoveContainerOptionsBuilder::new().force(true).build();

@@ -464,3 +464,30 @@ fn secrets_never_leak_into_output() {
         }
     }
 }
+
+#[test]
+fn duplicate_network_left_by_a_killed_start_is_healed() {
+    // A start killed while the engine was still creating its network can
+    // leave two networks of one name, which made every later start fail
+    // with "network … is ambiguous" (found by the killed-start test).
+    let compose = format!("services:\n  a:\n    image: busybox:latest\n    command: {SLEEPER}\n");
+    let Some(t) = EngineTest::new("duplicate_network_healed", &[], &compose, "") else {
+        return;
+    };
+    t.f.run(&["create", "d"]).success();
+    let project = format!("{}-d", t.stack);
+    let name = format!("{project}_default");
+    for _ in 0..2 {
+        t.create_network(
+            &name,
+            &[
+                ("mrctl.stack", &t.stack),
+                ("com.docker.compose.project", &project),
+            ],
+        );
+    }
+    assert_eq!(t.project_resources(&project).0.len(), 2);
+    t.f.run(&["start", "d"]).success();
+    assert_eq!(t.project_resources(&project).0, [name]);
+    assert!(t.project(&project).iter().all(|(_, _, s)| s == "running"));
+}
