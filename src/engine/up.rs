@@ -100,13 +100,13 @@ impl Engine {
             .labelled_resources(labels::PROJECT, &project.name)
             .await?;
         let result = async {
-            let net_ids = self.ensure_networks(project, opts, on).await?;
+            self.ensure_networks(project, opts, on).await?;
             self.ensure_volumes(project, opts, on).await?;
             for wave in waves {
                 let jobs = wave.iter().map(|name| {
                     let svc = &project.services[name];
                     let current = existing.iter().find(|c| &c.service == name);
-                    self.converge(project, svc, current, opts, &net_ids, on)
+                    self.converge(project, svc, current, opts, on)
                 });
                 try_join_all(jobs).await?;
             }
@@ -275,19 +275,75 @@ impl Engine {
         Ok(found.into_iter().map(|(_, id, p)| (id, p)).collect())
     }
 
+    /// Ids of the networks the project's containers (running or not) are attached to.
+    async fn referenced_networks(&self, project: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        for c in self.project_containers(project).await.unwrap_or_default() {
+            if let Ok(i) = self.docker.inspect_container(&c.id, None).await {
+                for n in i
+                    .network_settings
+                    .and_then(|s| s.networks)
+                    .unwrap_or_default()
+                    .into_values()
+                {
+                    ids.extend(n.network_id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Removes the project's networks named `name` that none of its
+    /// containers is attached to, keeping the attached ones (or, if none is,
+    /// the oldest). Returns what is left, oldest first.
+    async fn dedupe_network(&self, name: &str, project: &str) -> Vec<(String, Option<String>)> {
+        let Ok(found) = self.networks_named(name).await else {
+            return Vec::new();
+        };
+        if found.len() < 2 {
+            return found;
+        }
+        let referenced = self.referenced_networks(project).await;
+        let mut used: Vec<String> = found
+            .iter()
+            .map(|(id, _)| id.clone())
+            .filter(|id| referenced.contains(id))
+            .collect();
+        if used.is_empty() {
+            used.push(found[0].0.clone());
+        }
+        let mut left = Vec::new();
+        for (id, owner) in found {
+            if used.contains(&id) || owner.as_deref() != Some(project) {
+                left.push((id, owner));
+            } else {
+                tracing::info!(network = %name, %id, "removing a duplicate network");
+                if self.docker.remove_network(&id).await.is_err() {
+                    left.push((id, owner));
+                }
+            }
+        }
+        left
+    }
+
+    async fn dedupe_networks(&self, project: &Project) {
+        for net in project.networks.values().filter(|n| !n.external) {
+            self.dedupe_network(&net.name, &project.name).await;
+        }
+    }
+
     /// Makes sure every network of the project exists exactly once and
-    /// returns their ids by key. Docker allows two networks of one name: a
-    /// `start` killed while the engine was still creating its network can
-    /// leave a second one behind, which makes the name ambiguous. Such
-    /// duplicates of this project are removed (the oldest is kept), and
-    /// containers are attached by id, never by name.
+    /// Docker allows two networks of one name: a `start` killed while the
+    /// engine was still creating its network can leave a second one behind,
+    /// even after this check, which makes the name ambiguous. The project's
+    /// unused twins are removed here, and again whenever a create or start
+    /// meets "is ambiguous".
     async fn ensure_networks(
         &self,
         project: &Project,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
-    ) -> Result<HashMap<String, String>, Error> {
-        let mut ids = HashMap::new();
+    ) -> Result<(), Error> {
         for (key, net) in &project.networks {
             let mut found = self.networks_named(&net.name).await?;
             if found.is_empty() {
@@ -321,18 +377,13 @@ impl Engine {
                             reason: reason(&e),
                         })?;
                 on(Event::NetworkCreated(net.name.clone()));
-                found = vec![(created.id, Some(project.name.clone()))];
+                tracing::debug!(network = %net.name, id = %created.id, "network created");
             } else if found.len() > 1 && !net.external {
-                for (id, owner) in found.iter().skip(1) {
-                    if owner.as_deref() == Some(project.name.as_str()) {
-                        tracing::info!(network = %net.name, %id, "removing a duplicate network");
-                        let _ = self.docker.remove_network(id).await;
-                    }
-                }
+                found = self.dedupe_network(&net.name, &project.name).await;
+                tracing::debug!(network = %net.name, left = found.len(), "duplicates removed");
             }
-            ids.insert(key.clone(), found[0].0.clone());
         }
-        Ok(ids)
+        Ok(())
     }
 
     async fn ensure_volumes(
@@ -391,7 +442,6 @@ impl Engine {
         svc: &Service,
         current: Option<&ContainerInfo>,
         opts: &UpOptions,
-        net_ids: &HashMap<String, String>,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         for (dep, condition) in &svc.depends_on {
@@ -419,7 +469,7 @@ impl Engine {
                 if c.state == "running" {
                     on(Event::Running(name));
                 } else {
-                    self.start(svc, &name, opts).await?;
+                    self.start(project, svc, &name, opts).await?;
                     on(Event::Started(name));
                 }
                 return Ok(());
@@ -440,9 +490,8 @@ impl Engine {
                     reason: reason(&e),
                 })?;
         }
-        self.create(project, svc, &name, &hash, opts, net_ids)
-            .await?;
-        self.start(svc, &name, opts).await?;
+        self.create(project, svc, &name, &hash, opts).await?;
+        self.start(project, svc, &name, opts).await?;
         on(if recreate {
             Event::Recreated(name)
         } else {
@@ -458,21 +507,26 @@ impl Engine {
         name: &str,
         hash: &str,
         opts: &UpOptions,
-        net_ids: &HashMap<String, String>,
     ) -> Result<(), Error> {
-        let body = container_body(project, svc, hash, opts, net_ids);
+        let body = container_body(project, svc, hash, opts);
         let options = CreateContainerOptionsBuilder::new().name(name).build();
-        self.docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(|e| Error::Docker {
-                action: format!("create container `{name}` for service `{}`", svc.name),
-                reason: reason(&e),
-            })?;
+        let mut created = self
+            .docker
+            .create_container(Some(options.clone()), body.clone())
+            .await;
+        if let Err(e) = &created
+            && reason(e).contains("is ambiguous")
+        {
+            self.dedupe_networks(project).await;
+            created = self.docker.create_container(Some(options), body).await;
+        }
+        created.map_err(|e| Error::Docker {
+            action: format!("create container `{name}` for service `{}`", svc.name),
+            reason: reason(&e),
+        })?;
         // API 1.41 attaches one network at create; the others are connected now.
         for (key, aliases) in svc.networks.iter().skip(1) {
             let net = &project.networks[key];
-            let net_id = net_ids.get(key).unwrap_or(&net.name);
             let mut all = vec![svc.name.clone()];
             all.extend(aliases.iter().cloned());
             let request = NetworkConnectRequest {
@@ -483,7 +537,7 @@ impl Engine {
                 }),
             };
             self.docker
-                .connect_network(net_id, request)
+                .connect_network(&net.name, request)
                 .await
                 .map_err(|e| Error::Docker {
                     action: format!("connect `{name}` to network `{}`", net.name),
@@ -493,8 +547,23 @@ impl Engine {
         Ok(())
     }
 
-    async fn start(&self, svc: &Service, name: &str, opts: &UpOptions) -> Result<(), Error> {
-        if let Err(e) = self.docker.start_container(name, None).await {
+    async fn start(
+        &self,
+        project: &Project,
+        svc: &Service,
+        name: &str,
+        opts: &UpOptions,
+    ) -> Result<(), Error> {
+        let mut result = self.docker.start_container(name, None).await;
+        // A network created by a killed start may have appeared beside ours
+        // after `ensure_networks` looked: remove the unused twin, try again.
+        if let Err(e) = &result
+            && reason(e).contains("is ambiguous")
+        {
+            self.dedupe_networks(project).await;
+            result = self.docker.start_container(name, None).await;
+        }
+        if let Err(e) = result {
             return Err(Error::ServiceFailed {
                 service: svc.name.clone(),
                 instance: opts.instance.clone(),
@@ -707,15 +776,10 @@ fn container_body(
     svc: &Service,
     hash: &str,
     opts: &UpOptions,
-    net_ids: &HashMap<String, String>,
 ) -> ContainerCreateBody {
-    // Networks by id: a name can be ambiguous (see `ensure_networks`).
-    let net_ref = |key: &str| {
-        net_ids
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| project.networks[key].name.clone())
-    };
+    // By name: the engine resolves it when the container starts, so whichever
+    // twin `dedupe_network` keeps is the one it joins.
+    let net_ref = |key: &str| project.networks[key].name.clone();
     let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
     labels.extend(base_labels(project, opts));
     labels.insert(labels::SERVICE.into(), svc.name.clone());
