@@ -99,9 +99,8 @@ fn init_tracing(verbose: u8) {
     } else {
         EnvFilter::new(default)
     };
-    // bollard's debug and trace logs print request bodies, which hold the
-    // containers' environment and so the instance's secrets: never past info.
-    let filter = filter.add_directive("bollard=info".parse().expect("static directive"));
+    // The Docker client's debug logs would print container env, i.e. secrets.
+    let filter = filter.add_directive(engine::LOG_CAP.parse().expect("static directive"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

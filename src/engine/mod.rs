@@ -44,6 +44,11 @@ pub mod labels {
     pub const INSTANCE: &str = "mrctl.instance";
 }
 
+/// A tracing directive capping the Docker client's logs: bollard's debug and
+/// trace logs print request bodies, which hold the containers' environment
+/// and so the instance's secrets. Never past info.
+pub const LOG_CAP: &str = "bollard=info";
+
 /// How long connecting may take before mrctl says the engine is unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
