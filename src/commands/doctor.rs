@@ -3,12 +3,13 @@
 //! command that fixes it, and with `--fix` repair what is safe (orphaned
 //! Docker resources only with `--yes`). Exits non-zero while problems remain.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::{Ctx, instance_project, registry_file};
 use crate::cli::DoctorArgs;
+use crate::compose::Project;
 use crate::datadir::{self, Marker};
 use crate::engine::{ContainerInfo, Engine, labels};
 use crate::error::Error;
@@ -136,9 +137,15 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
                     "registry",
                     format!("{} instances registered", registry.instances.len()),
                 ));
-                check_instances(stack, &registry, &mut findings);
+                let projects = check_instances(stack, &registry, &mut findings);
                 if let Some(engine) = &engine {
-                    rt.block_on(check_docker(stack, &registry, engine, &mut findings))?;
+                    rt.block_on(check_docker(
+                        stack,
+                        &registry,
+                        &projects,
+                        engine,
+                        &mut findings,
+                    ))?;
                 }
             }
             Err(e) => findings.push(Finding::problem(
@@ -195,8 +202,14 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
 }
 
 /// Files on disk against the registry: rendered files, data directories,
-/// templates and compose files, leftovers of interrupted creates.
-fn check_instances(stack: &Stack, registry: &Registry, findings: &mut Vec<Finding>) {
+/// templates and compose files, leftovers of interrupted creates. Returns
+/// the instances' projects that load, for the Docker checks.
+fn check_instances(
+    stack: &Stack,
+    registry: &Registry,
+    findings: &mut Vec<Finding>,
+) -> BTreeMap<String, Project> {
+    let mut projects = BTreeMap::new();
     let services = crate::compose::service_names(&stack.compose_paths());
     if let Err(e) = &services {
         findings.push(Finding::problem(
@@ -221,14 +234,19 @@ fn check_instances(stack: &Stack, registry: &Registry, findings: &mut Vec<Findin
                 Some(format!("mrctl render {name}")),
                 Some(Repair::Render(name.to_string())),
             ));
-        } else if let Err(e) = instance_project(stack, name, inst) {
-            findings.push(Finding::problem(
-                "compose",
-                Severity::Error,
-                format!("instance `{name}`: {e}"),
-                Some("fix the compose file or the instance's env file".into()),
-                None,
-            ));
+        } else {
+            match instance_project(stack, name, inst) {
+                Ok(project) => {
+                    projects.insert(name.to_string(), project);
+                }
+                Err(e) => findings.push(Finding::problem(
+                    "compose",
+                    Severity::Error,
+                    format!("instance `{name}`: {e}"),
+                    Some("fix the compose file or the instance's env file".into()),
+                    None,
+                )),
+            }
         }
         if let Ok(services) = &services {
             let context = crate::render::context_for(stack, name, inst, services.clone());
@@ -293,12 +311,14 @@ fn check_instances(stack: &Stack, registry: &Registry, findings: &mut Vec<Findin
             }
         }
     }
+    projects
 }
 
 /// Docker against the registry: missing containers, orphans, foreign ports.
 async fn check_docker(
     stack: &Stack,
     registry: &Registry,
+    projects: &BTreeMap<String, Project>,
     engine: &Engine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
@@ -308,19 +328,19 @@ async fn check_docker(
     let resources = engine
         .labelled_resources(labels::STACK, stack.name())
         .await?;
-    let projects: BTreeSet<&str> = registry
+    let registered: BTreeSet<&str> = registry
         .instances
         .values()
         .map(|i| i.project.as_str())
         .collect();
     let mut orphans: BTreeSet<String> = BTreeSet::new();
     for c in &containers {
-        if !projects.contains(c.project.as_str()) {
+        if !registered.contains(c.project.as_str()) {
             orphans.insert(c.project.clone());
         }
     }
     for r in &resources {
-        if !projects.contains(r.project.as_str()) {
+        if !registered.contains(r.project.as_str()) {
             orphans.insert(r.project.clone());
         }
     }
@@ -350,7 +370,7 @@ async fn check_docker(
             .filter(|c| c.project == inst.project)
             .collect();
         if !mine.is_empty()
-            && let Ok(project) = instance_project(stack, name, inst)
+            && let Some(project) = projects.get(name)
         {
             let missing: Vec<&String> = project
                 .services

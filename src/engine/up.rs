@@ -78,10 +78,13 @@ fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String, String> {
 }
 
 impl Engine {
-    /// Brings the project to its desired state.
+    /// Brings the project to its desired state. `existing` is the project's
+    /// containers as the caller just listed them (it needed them to check
+    /// ports), so they are not listed twice.
     pub async fn up(
         &self,
         project: &Project,
+        existing: &[ContainerInfo],
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
@@ -89,8 +92,7 @@ impl Engine {
             action: "plan the start".into(),
             reason: m,
         })?;
-        let existing = self.project_containers(&project.name).await?;
-        for c in &existing {
+        for c in existing {
             if !project.services.contains_key(&c.service) {
                 on(Event::Orphan(c.name.clone()));
             }
@@ -118,7 +120,7 @@ impl Engine {
             // label, so a failed start leaves what was there before.
             Err(Error::Docker { action, reason }) => {
                 let undone = self
-                    .roll_back(&project.name, &existing, &resources_before)
+                    .roll_back(&project.name, existing, &resources_before)
                     .await;
                 Err(Error::Docker {
                     action,

@@ -40,7 +40,9 @@ pub async fn start_one(
         instance: name.to_string(),
     };
     let bars = PullBars::new(&p);
-    let result = engine.up(&project, &opts, &|e| bars.event(&p, &e)).await;
+    let result = engine
+        .up(&project, &own, &opts, &|e| bars.event(&p, &e))
+        .await;
     bars.finish();
     result?;
     if wait {
