@@ -215,6 +215,36 @@ pub enum Error {
         holder: String,
     },
 
+    #[error(
+        "{resource} carries the compose project `{project}` of instance `{instance}` but belongs to {owner}; mrctl changes nothing it did not create, so nothing was changed: {hint}"
+    )]
+    Foreign {
+        /// `container `x-1-web-1``
+        resource: String,
+        project: String,
+        instance: String,
+        owner: String,
+        hint: String,
+    },
+
+    #[error(
+        "the compose project `{project}` of instance `{instance}` is already used on this engine by {owner}: choose another instance name, or make `project_name` in mrctl.toml unique to this stack directory"
+    )]
+    ProjectTaken {
+        project: String,
+        instance: String,
+        owner: String,
+    },
+
+    #[error(
+        "the Docker engine at `{address}` did not answer within {after} to {action}; nothing more was attempted (is the engine overloaded or wedged? `MRCTL_ENGINE_TIMEOUT` allows longer)"
+    )]
+    EngineTimeout {
+        address: String,
+        action: String,
+        after: String,
+    },
+
     #[error("doctor found {count} problem{}", if *count == 1 { "" } else { "s" })]
     DoctorProblems { count: usize },
 
@@ -263,7 +293,10 @@ impl Error {
             | Error::PathExists { .. }
             | Error::UnsafeDelete { .. } => exit::CONFLICT,
             Error::DockerUnavailable { .. } => exit::DOCKER_UNAVAILABLE,
-            Error::PortBusy { .. } => exit::CONFLICT,
+            Error::PortBusy { .. } | Error::Foreign { .. } | Error::ProjectTaken { .. } => {
+                exit::CONFLICT
+            }
+            Error::EngineTimeout { .. } => exit::DOCKER_UNAVAILABLE,
             Error::Docker { .. }
             | Error::ImageUnavailable { .. }
             | Error::ServiceFailed { .. }

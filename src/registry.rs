@@ -16,7 +16,9 @@ use crate::error::{Error, Position, Result};
 use crate::names;
 
 /// The registry schema version this binary reads and writes.
-pub const VERSION: u32 = 1;
+/// Version 2 added `stack`, the stack directory's identity; version 1 files
+/// are read and upgraded on their next write.
+pub const VERSION: u32 = 2;
 /// File name of the registry in the stack directory.
 pub const FILE_NAME: &str = "instances.json";
 /// File name of the lock file beside it (never replaced, never deleted).
@@ -29,6 +31,9 @@ const TEMP_SUFFIX: &str = ".tmp";
 #[serde(deny_unknown_fields)]
 pub struct Registry {
     pub version: u32,
+    /// The stack directory's identity, made on the first locked read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackRecord>,
     /// Ports never handed out (used by something outside mrctl).
     #[serde(default)]
     pub reserved_ports: Vec<u16>,
@@ -40,10 +45,21 @@ impl Default for Registry {
     fn default() -> Self {
         Registry {
             version: VERSION,
+            stack: None,
             reserved_ports: Vec::new(),
             instances: BTreeMap::new(),
         }
     }
+}
+
+/// The identity of the stack directory that owns this registry: a random
+/// id and the directory it was made in (a copy of the directory gets an id
+/// of its own the first time it is used).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackRecord {
+    pub id: String,
+    pub dir: PathBuf,
 }
 
 /// Per-instance resource limits set with `--memory`/`--cpus`/`--pids`,
@@ -213,11 +229,78 @@ impl RegistryFile {
         // Under the lock, any temporary file left beside the registry belongs
         // to a writer that died before its rename.
         self.remove_stale_temp_files();
-        let registry = self.load()?;
+        let mut registry = self.load()?;
+        self.ensure_identity(&mut registry)?;
         Ok(Locked {
             _lock: lock,
             file: self.clone(),
             registry,
+        })
+    }
+
+    /// The directory the registry lives in (the stack directory).
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Gives the registry this directory's identity when it has none, and
+    /// a new one when it was copied from a directory that still uses its
+    /// id; a moved directory keeps its id. Call under the lock; the next
+    /// commit writes it.
+    fn ensure_identity(&self, registry: &mut Registry) -> Result<()> {
+        let here = self.dir().to_path_buf();
+        let fresh = || -> Result<StackRecord> {
+            let id = crate::identity::new_id().map_err(|e| {
+                Error::io(
+                    "make an identity for",
+                    &here,
+                    std::io::Error::other(e.to_string()),
+                )
+            })?;
+            Ok(StackRecord {
+                id,
+                dir: here.clone(),
+            })
+        };
+        match &registry.stack {
+            None => registry.stack = Some(fresh()?),
+            Some(rec) if rec.dir != here => {
+                if holds_identity(&rec.dir, &rec.id) {
+                    tracing::warn!(
+                        from = %rec.dir.display(),
+                        "this stack directory is a copy of another that is still in use: it gets an identity of its own"
+                    );
+                    registry.stack = Some(fresh()?);
+                } else {
+                    tracing::info!(from = %rec.dir.display(), "the stack directory moved; its identity moves with it");
+                    registry.stack = Some(StackRecord {
+                        id: rec.id.clone(),
+                        dir: here,
+                    });
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The stack directory's identity, made (under the lock) if the
+    /// registry has none yet or belongs to another directory.
+    pub fn identity(&self, stack: &str) -> Result<crate::identity::Identity> {
+        let registry = self.load()?;
+        let record = match registry.stack {
+            Some(rec) if rec.dir == self.dir() => rec,
+            _ => {
+                let mut locked = self.lock()?;
+                let rec = locked.registry.stack.clone().expect("lock made one");
+                locked.commit()?;
+                rec
+            }
+        };
+        Ok(crate::identity::Identity {
+            stack: stack.to_string(),
+            id: record.id,
+            dir: record.dir,
         })
     }
 
@@ -252,8 +335,33 @@ impl Locked {
 
     /// Writes the registry atomically: temp file, fsync, rename, fsync of the directory.
     pub fn commit(&mut self) -> Result<()> {
+        if self.registry.version < VERSION {
+            tracing::warn!(
+                path = %self.file.path.display(),
+                "registry upgraded from version {} to {VERSION} (it now records the stack directory's identity); older mrctl binaries cannot read it",
+                self.registry.version
+            );
+            self.registry.version = VERSION;
+        }
         write_atomic(&self.file.path, &to_json(&self.registry), 0o644)
     }
+}
+
+/// Whether `dir` holds a registry whose identity is `id`, recorded for
+/// `dir` itself: then resources labelled with that id and directory belong
+/// to that directory, a copy of this one.
+pub fn holds_identity(dir: &Path, id: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        stack: Option<StackRecord>,
+    }
+    let Ok(text) = std::fs::read_to_string(dir.join(FILE_NAME)) else {
+        return false;
+    };
+    serde_json::from_str::<Probe>(&text)
+        .ok()
+        .and_then(|p| p.stack)
+        .is_some_and(|rec| rec.id == id && rec.dir == dir)
 }
 
 /// The registry as written: pretty JSON with a final newline.
@@ -352,7 +460,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Registry> {
             Some(serde_json::Value::Number(n)) if n.as_u64() == Some(0) => Error::Registry {
                 path: path.to_path_buf(),
                 position: None,
-                message: "`version` 0 does not exist (this mrctl writes version 1)".into(),
+                message: format!(
+                    "`version` 0 does not exist (this mrctl writes version {VERSION})"
+                ),
             },
             Some(serde_json::Value::Number(n)) if n.as_u64().is_some() => match strict_error {
                 Some(e) => invalid(e),
@@ -450,10 +560,13 @@ mod one {
                     "reserved_ports" => {
                         map.next_value::<Vec<u16>>()?;
                     }
+                    "stack" => {
+                        map.next_value::<super::StackRecord>()?;
+                    }
                     other => {
                         return Err(de::Error::unknown_field(
                             other,
-                            &["version", "reserved_ports", "instances"],
+                            &["version", "stack", "reserved_ports", "instances"],
                         ));
                     }
                 }
@@ -589,7 +702,7 @@ mod tests {
         assert!(matches!(err, Error::RegistryVersion { found: 7, .. }));
         let msg = err.to_string();
         assert!(
-            msg.contains("version 7") && msg.contains("version 1"),
+            msg.contains("version 7") && msg.contains(&format!("version {VERSION}")),
             "{msg}"
         );
     }

@@ -121,7 +121,8 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
         tier,
         limits: old.limits.clone(),
     };
-    let inst = super::lifecycle::create::create(&stack, &spec)?;
+    let seen = super::lifecycle::create::engine_resources();
+    let inst = super::lifecycle::create::create(&stack, &spec, seen.as_deref())?;
     let _lock = instance_lock(&stack, &name)?;
 
     // The operator's env file and the secrets come back; the three-way merge
@@ -150,7 +151,13 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     if !m.volumes.is_empty() {
         let engine = engine.map_err(anyhow::Error::new)?;
         let project = instance_project(&stack, &name, &inst)?;
+        let identity = super::identity(&stack)?;
         rt.block_on(async {
+            for h in engine.remove_helpers(&identity, &name).await? {
+                p.message(format!(
+                    "  helper container `{h}` left by an interrupted restore removed"
+                ));
+            }
             for v in &m.volumes {
                 let Some(target) = project.volumes.get(&v.key) else {
                     p.warn(format!(
@@ -161,9 +168,9 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
                 };
                 let tar = std::fs::read(extracted.path(&format!("volumes/{}.tar", v.key)))
                     .map_err(|e| Error::io("read", &v.key, e))?;
-                let labels = Engine::volume_labels(&project.name, &v.key, stack.name(), &name);
+                let labels = Engine::volume_labels(&project.name, &v.key, &identity, &name);
                 engine
-                    .import_volume(&target.name, labels, &v.image, stack.name(), &name, tar)
+                    .import_volume(&target.name, labels, &v.image, &identity, &name, tar)
                     .await?;
                 p.message(format!("  volume `{}` restored", target.name));
             }
@@ -192,7 +199,12 @@ fn remove_existing(
     let _lock = instance_lock(stack, name)?;
     let mut locked = registry_file(stack).lock()?;
     let inst = locked.registry.instances[name].clone();
-    rt.block_on(engine.remove_project(&inst.project, true))?;
+    let identity = super::read_identity(stack, &locked.registry);
+    rt.block_on(async {
+        let owned = engine.owned(&inst.project, name, &identity).await?;
+        engine.remove_helpers(&identity, name).await?;
+        engine.remove_owned(&owned, true).await
+    })?;
     let marker = |kind: &str| Marker {
         stack: stack.name().to_string(),
         instance: name.to_string(),

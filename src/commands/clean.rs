@@ -75,9 +75,16 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         Some(i) => i.project.clone(),
         None => crate::render::project_name(&stack, name, names::numeric_index(name).unwrap_or(0))?,
     };
-    let removed: RemoveReport = super::runtime()?.block_on(async {
+    // Only what carries this stack directory's identity goes; anything else
+    // with the project's label stops the clean before anything is deleted.
+    let identity = super::identity(&stack)?;
+    let (removed, helpers): (RemoveReport, Vec<String>) = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        engine.remove_project(&project, !args.keep_data).await
+        let owned = engine.owned(&project, name, &identity).await?;
+        // Helpers a killed backup or restore left hold the volumes.
+        let helpers = engine.remove_helpers(&identity, name).await?;
+        let removed = engine.remove_owned(&owned, !args.keep_data).await?;
+        anyhow::Ok((removed, helpers))
     })?;
 
     let mut locked = registry_file(&stack).lock()?;
@@ -100,6 +107,7 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         })?
     };
     let docker_removed = !(removed.containers.is_empty()
+        && helpers.is_empty()
         && removed.networks.is_empty()
         && removed.volumes.is_empty());
     if registered.is_none() && !files_exist && !data_exists && !docker_removed {
@@ -120,6 +128,7 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         locked.registry.instances.remove(name);
         locked.commit()?;
     }
+    let _ = std::fs::remove_file(stack.instances_dir.join(format!("{name}.lock")));
     let p = &ctx.printer;
     if p.json {
         return p.json(&serde_json::json!({
@@ -129,7 +138,13 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             "data_deleted": data_exists,
             "freed_ports": registered.as_ref().map(|i| i.ports.clone()).unwrap_or_default(),
             "removed": removed,
+            "helpers_removed": helpers,
         }));
+    }
+    for h in &helpers {
+        p.message(format!(
+            "  helper container `{h}` left by an interrupted backup or restore removed"
+        ));
     }
     for (what, list) in [
         ("container", &removed.containers),
@@ -160,6 +175,5 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             data_dir.display()
         ));
     }
-    let _ = std::fs::remove_file(stack.instances_dir.join(format!("{name}.lock")));
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! command that fixes it, and with `--fix` repair what is safe (orphaned
 //! Docker resources only with `--yes`). Exits non-zero while problems remain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -39,6 +39,8 @@ enum Repair {
     RemoveProject(String),
     /// Remove files left by an interrupted create or clean: needs `--yes`.
     RemoveLeftover(String),
+    /// Remove the volume helpers a killed backup or restore left.
+    RemoveHelpers(String),
 }
 
 #[derive(Debug, Serialize)]
@@ -314,7 +316,9 @@ fn check_instances(
     projects
 }
 
-/// Docker against the registry: missing containers, orphans, foreign ports.
+/// Docker against the registry: missing containers, orphans, resources of
+/// other stack directories holding an instance's project, helpers left by
+/// killed backups, foreign ports. Three list calls see the whole engine.
 async fn check_docker(
     stack: &Stack,
     registry: &Registry,
@@ -322,35 +326,52 @@ async fn check_docker(
     engine: &Engine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
-    let containers = engine
-        .containers_labelled(labels::STACK, stack.name())
-        .await?;
-    let resources = engine
-        .labelled_resources(labels::STACK, stack.name())
-        .await?;
-    let registered: BTreeSet<&str> = registry
+    let identity = super::read_identity(stack, registry);
+    let all_containers = engine.containers_labelled(labels::PROJECT, "").await?;
+    let all_resources = engine.labelled_resources(labels::PROJECT, "").await?;
+    let registered: BTreeMap<&str, &str> = registry
         .instances
-        .values()
-        .map(|i| i.project.as_str())
+        .iter()
+        .map(|(n, i)| (i.project.as_str(), n.as_str()))
         .collect();
-    let mut orphans: BTreeSet<String> = BTreeSet::new();
-    for c in &containers {
-        if !registered.contains(c.project.as_str()) {
-            orphans.insert(c.project.clone());
+    // Per project: this stack directory's containers and resources, and the others'.
+    let mut by_project: BTreeMap<String, (Vec<ContainerInfo>, Vec<crate::engine::Resource>)> =
+        BTreeMap::new();
+    for c in all_containers {
+        by_project.entry(c.project.clone()).or_default().0.push(c);
+    }
+    for r in all_resources {
+        by_project.entry(r.project.clone()).or_default().1.push(r);
+    }
+    let mut containers: Vec<ContainerInfo> = Vec::new();
+    let mut orphans: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
+    for (project, (cs, rs)) in by_project {
+        let (mine, mine_res, foreign) = crate::engine::owned::classify(&identity, cs, rs);
+        if let Some(instance) = registered.get(project.as_str()) {
+            for f in &foreign {
+                findings.push(Finding::problem(
+                    "ownership",
+                    Severity::Error,
+                    format!(
+                        "instance `{instance}`: {} `{}` carries its project `{project}` but belongs to {}; mrctl will not start, stop or clean the instance while it exists",
+                        f.kind, f.name, f.owner
+                    ),
+                    Some(format!(
+                        "remove it from its owner, or give `{instance}` another project name"
+                    )),
+                    None,
+                ));
+            }
+            containers.extend(mine);
+        } else if !mine.is_empty() || !mine_res.is_empty() {
+            let entry = orphans.entry(project).or_default();
+            entry.0 += mine.len();
+            entry
+                .1
+                .extend(mine_res.iter().map(|r| format!("{} `{}`", r.kind, r.name)));
         }
     }
-    for r in &resources {
-        if !registered.contains(r.project.as_str()) {
-            orphans.insert(r.project.clone());
-        }
-    }
-    for project in &orphans {
-        let n_containers = containers.iter().filter(|c| &c.project == project).count();
-        let others: Vec<String> = resources
-            .iter()
-            .filter(|r| &r.project == project)
-            .map(|r| format!("{} `{}`", r.kind, r.name))
-            .collect();
+    for (project, (n_containers, others)) in &orphans {
         findings.push(Finding::problem(
             "orphans",
             Severity::Warning,
@@ -361,6 +382,17 @@ async fn check_docker(
             ),
             Some("mrctl doctor --fix --yes (removes them, volumes included)".into()),
             Some(Repair::RemoveProject(project.clone())),
+        ));
+    }
+    for (_, helper, instance) in engine.helpers(&identity, None).await? {
+        findings.push(Finding::problem(
+            "helpers",
+            Severity::Warning,
+            format!(
+                "helper container `{helper}` left by an interrupted backup or restore of instance `{instance}` holds its volumes"
+            ),
+            Some("mrctl doctor --fix (removes it)".into()),
+            Some(Repair::RemoveHelpers(instance)),
         ));
     }
     for name in registry.names_sorted() {
@@ -474,7 +506,24 @@ async fn repair(
                         ));
                         return Ok(false);
                     }
-                    engine.remove_project(project, true).await?;
+                    let identity = super::identity(stack)?;
+                    let owned = engine.owned(project, "(unregistered)", &identity).await?;
+                    engine.remove_owned(&owned, true).await?;
+                    Ok(true)
+                }
+                Repair::RemoveHelpers(instance) => {
+                    let Some(engine) = engine else {
+                        return Ok(false);
+                    };
+                    // Under the instance's lock: a live backup's helper stays.
+                    let Some(_lock) = super::try_instance_lock(stack, instance)? else {
+                        p.warn(format!(
+                            "instance `{instance}` is busy (a backup or restore may be running); its helpers stay"
+                        ));
+                        return Ok(false);
+                    };
+                    let identity = super::identity(stack)?;
+                    engine.remove_helpers(&identity, instance).await?;
                     Ok(true)
                 }
                 Repair::RemoveLeftover(name) => {

@@ -78,7 +78,11 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     let result = rt.block_on(async {
         let engine = Engine::connect().await?;
-        let containers = engine.project_containers(&inst.project).await?;
+        let identity = super::identity(&stack)?;
+        let containers = engine
+            .owned(&inst.project, &args.name, &identity)
+            .await?
+            .containers;
         let Some(c) = containers.iter().find(|c| c.service == args.service) else {
             let known: Vec<String> = containers
                 .iter()

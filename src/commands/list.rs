@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Ctx, InstanceView, ports_inline, registry_file};
-use crate::engine::{ContainerInfo, Engine, labels};
+use crate::engine::{ContainerInfo, Engine};
 
 /// The live state of one instance.
 #[derive(Debug, Clone, Serialize)]
@@ -67,9 +67,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         let rt = super::runtime()?;
         match rt.block_on(async {
             let engine = Engine::connect().await?;
-            engine
-                .containers_labelled(labels::STACK, stack.name())
-                .await
+            super::stack_containers(&engine, &stack, &registry).await
         }) {
             Ok(list) => Some(list),
             Err(e) => {
@@ -157,6 +155,7 @@ mod tests {
             image: String::new(),
             config_hash: None,
             ports: Vec::new(),
+            labels: Default::default(),
         }
     }
 

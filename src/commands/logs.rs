@@ -69,9 +69,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     rt.block_on(async {
         let engine = Engine::connect().await?;
-        let all = engine
-            .containers_labelled(crate::engine::labels::STACK, stack.name())
-            .await?;
+        let all = super::stack_containers(&engine, &stack, &registry).await?;
         let mut sources = Vec::new();
         for name in &names {
             let project = &registry.instances[name].project;

@@ -82,6 +82,50 @@ pub fn registry_file(stack: &Stack) -> RegistryFile {
     RegistryFile::in_dir(&stack.dir)
 }
 
+/// The stack directory's identity, made (and recorded) on first use.
+pub fn identity(stack: &Stack) -> Result<crate::identity::Identity, Error> {
+    registry_file(stack).identity(stack.name())
+}
+
+/// The identity as the registry records it, for read-only commands that
+/// must not write: before the first write there is none, and only
+/// resources adopted from this directory count as its own.
+pub fn read_identity(stack: &Stack, registry: &Registry) -> crate::identity::Identity {
+    let id = registry
+        .stack
+        .as_ref()
+        .filter(|rec| rec.dir == stack.dir)
+        .map(|rec| rec.id.clone())
+        .unwrap_or_else(|| "-".to_string());
+    crate::identity::Identity {
+        stack: stack.name().to_string(),
+        id,
+        dir: stack.dir.clone(),
+    }
+}
+
+/// The containers of the registry's instances that are this stack
+/// directory's own (or adopted from it), in one list call: containers of a
+/// copy of the stack with the same project names are not shown as ours.
+pub async fn stack_containers(
+    engine: &crate::engine::Engine,
+    stack: &Stack,
+    registry: &Registry,
+) -> Result<Vec<crate::engine::ContainerInfo>, Error> {
+    let identity = read_identity(stack, registry);
+    let projects: std::collections::HashSet<&str> = registry
+        .instances
+        .values()
+        .map(|i| i.project.as_str())
+        .collect();
+    Ok(engine
+        .containers_labelled(crate::engine::labels::PROJECT, "")
+        .await?
+        .into_iter()
+        .filter(|c| projects.contains(c.project.as_str()) && identity.classify(&c.labels).is_mine())
+        .collect())
+}
+
 /// The instance `name` of `registry`, or an error naming it and the stack.
 pub fn lookup<'r>(
     stack: &Stack,
@@ -280,6 +324,22 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Serialises Docker work on one instance across processes (two `start`s
 /// of one instance must not race). Held until dropped.
 pub fn instance_lock(stack: &Stack, name: &str) -> Result<std::fs::File, Error> {
+    let (file, path) = open_instance_lock(stack, name)?;
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(file)
+}
+
+/// `instance_lock` without waiting: `None` when another process holds it.
+pub fn try_instance_lock(stack: &Stack, name: &str) -> Result<Option<std::fs::File>, Error> {
+    let (file, path) = open_instance_lock(stack, name)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+fn open_instance_lock(stack: &Stack, name: &str) -> Result<(std::fs::File, PathBuf), Error> {
     crate::datadir::create_private_dir_all(&stack.instances_dir)?;
     let path = stack.instances_dir.join(format!("{name}.lock"));
     let file = std::fs::OpenOptions::new()
@@ -288,8 +348,7 @@ pub fn instance_lock(stack: &Stack, name: &str) -> Result<std::fs::File, Error> 
         .write(true)
         .open(&path)
         .map_err(|e| Error::io("open the lock file", &path, e))?;
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
-    Ok(file)
+    Ok((file, path))
 }
 
 /// The interpolation variables of an instance: its env file, under the

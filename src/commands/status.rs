@@ -39,9 +39,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
     let rows = rt.block_on(async {
         let engine = Engine::connect().await?;
         // One list call for the whole stack.
-        let all = engine
-            .containers_labelled(crate::engine::labels::STACK, stack.name())
-            .await?;
+        let all = super::stack_containers(&engine, &stack, &registry).await?;
         let mut rows = Vec::new();
         for name in &names {
             let inst = &registry.instances[name];

@@ -48,9 +48,11 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     let p = &ctx.printer;
     let project = instance_project(&stack, name, &inst)?;
     let in_force = super::instance_limits(&stack, &inst);
+    let identity = super::identity(&stack)?;
     let outcome = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        engine.update_limits(&project).await
+        let owned = engine.owned(&project.name, name, &identity).await?;
+        engine.update_limits(&project, &owned).await
     });
     let (updated, recreate) = match outcome {
         Ok(r) => r,

@@ -7,7 +7,7 @@ use bollard::query_parameters::ResizeExecOptionsBuilder;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::{Engine, reason};
+use super::Engine;
 use crate::error::Error;
 
 /// How to run the command.
@@ -47,10 +47,7 @@ impl Engine {
             .docker
             .create_exec(container, config)
             .await
-            .map_err(|e| Error::Docker {
-                action: format!("run a command in `{container}`"),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error(&format!("run a command in `{container}`"), &e))?;
         let start = StartExecOptions {
             detach: false,
             tty: opts.tty,
@@ -60,10 +57,7 @@ impl Engine {
             .docker
             .start_exec(&created.id, Some(start))
             .await
-            .map_err(|e| Error::Docker {
-                action: format!("run a command in `{container}`"),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error(&format!("run a command in `{container}`"), &e))?;
         if let (true, Some((w, h))) = (opts.tty, opts.size) {
             let size = ResizeExecOptionsBuilder::new()
                 .w(w as i32)
@@ -87,9 +81,11 @@ impl Engine {
             let mut stderr = tokio::io::stderr();
             while let Some(chunk) = output.next().await {
                 use bollard::container::LogOutput;
-                let chunk = chunk.map_err(|e| Error::Docker {
-                    action: format!("read the output of the command in `{container}`"),
-                    reason: reason(&e),
+                let chunk = chunk.map_err(|e| {
+                    self.error(
+                        &format!("read the output of the command in `{container}`"),
+                        &e,
+                    )
                 })?;
                 let result = match &chunk {
                     LogOutput::StdErr { message } => {
@@ -105,14 +101,12 @@ impl Engine {
                 }
             }
         }
-        let inspect = self
-            .docker
-            .inspect_exec(&created.id)
-            .await
-            .map_err(|e| Error::Docker {
-                action: format!("read the exit code of the command in `{container}`"),
-                reason: reason(&e),
-            })?;
+        let inspect = self.docker.inspect_exec(&created.id).await.map_err(|e| {
+            self.error(
+                &format!("read the exit code of the command in `{container}`"),
+                &e,
+            )
+        })?;
         Ok(inspect.exit_code.unwrap_or(0))
     }
 }

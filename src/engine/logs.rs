@@ -5,7 +5,7 @@ use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::stream::{BoxStream, SelectAll, StreamExt};
 
-use super::{Engine, reason};
+use super::Engine;
 use crate::error::Error;
 
 /// Where a log line comes from.
@@ -52,6 +52,7 @@ impl Engine {
                 b = b.since(since.clamp(0, i32::MAX as i64) as i32);
             }
             let container = src.container.clone();
+            let engine = self.clone();
             let mut pending = String::new();
             let stream = self
                 .docker
@@ -61,10 +62,7 @@ impl Engine {
                         let stderr = matches!(out, LogOutput::StdErr { .. });
                         Ok((String::from_utf8_lossy(out.as_ref()).into_owned(), stderr))
                     }
-                    Err(e) => Err(Error::Docker {
-                        action: format!("read the logs of `{container}`"),
-                        reason: reason(&e),
-                    }),
+                    Err(e) => Err(engine.error(&format!("read the logs of `{container}`"), &e)),
                 })
                 // Chunks are not lines: split them, carrying a partial line over.
                 .flat_map(move |item| {

@@ -7,6 +7,7 @@ mod archive;
 mod exec;
 mod logs;
 mod ops;
+pub mod owned;
 mod ready;
 mod up;
 
@@ -22,6 +23,7 @@ use crate::error::Error;
 pub use exec::ExecOptions;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
+pub use owned::{Foreign, Labelled, Owned};
 pub use ready::Readiness;
 pub use up::{Event, UpOptions};
 
@@ -40,8 +42,10 @@ pub mod labels {
     pub const VOLUME: &str = "com.docker.compose.volume";
     /// The compose version mrctl's labels follow.
     pub const COMPOSE_VERSION: &str = "1.29.2";
-    pub const STACK: &str = "mrctl.stack";
-    pub const INSTANCE: &str = "mrctl.instance";
+    pub use crate::identity::{
+        DIR_LABEL as STACK_DIR, HELPER_LABEL as HELPER, ID_LABEL as STACK_ID,
+        INSTANCE_LABEL as INSTANCE, STACK_LABEL as STACK,
+    };
 }
 
 /// A tracing directive capping the Docker client's logs: bollard's debug and
@@ -49,8 +53,17 @@ pub mod labels {
 /// and so the instance's secrets. Never past info.
 pub const LOG_CAP: &str = "bollard=info";
 
-/// How long connecting may take before mrctl says the engine is unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting may take before mrctl says the engine is
+/// unreachable: the whole answer, message included, comes within two seconds.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The deadline of one engine call (the time until the engine answers; a
+/// stream's body, such as a pull's progress or followed logs, is not cut).
+/// Stopping a container gets its grace period on top; starting, removing and
+/// uploading get three times as long. `MRCTL_ENGINE_TIMEOUT` changes it.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+/// The variable that sets the deadline of engine calls (`90s`, `2m`).
+pub const DEADLINE_ENV: &str = "MRCTL_ENGINE_TIMEOUT";
 
 /// One connection to the engine, shared by everything a command does.
 #[derive(Clone)]
@@ -60,6 +73,8 @@ pub struct Engine {
     pub address: String,
     /// The API version negotiated.
     pub api_version: String,
+    /// The deadline of one call (see `DEFAULT_DEADLINE`).
+    pub deadline: Duration,
 }
 
 /// A container as listed, in mrctl's terms.
@@ -81,6 +96,9 @@ pub struct ContainerInfo {
     pub config_hash: Option<String>,
     /// Published ports: (host ip, host port, container port, protocol).
     pub ports: Vec<PublishedPort>,
+    /// Every label, for ownership checks (not part of the JSON output).
+    #[serde(skip)]
+    pub labels: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -123,51 +141,100 @@ fn is_not_found(err: &bollard::errors::Error) -> bool {
     )
 }
 
+/// The deadline of engine calls: `MRCTL_ENGINE_TIMEOUT`, else the default.
+pub fn deadline_from_env() -> Result<Duration, Error> {
+    match std::env::var(DEADLINE_ENV) {
+        Ok(v) if !v.trim().is_empty() => crate::units::parse_duration(v.trim())
+            .filter(|d| d.as_secs() >= 1)
+            .ok_or_else(|| Error::InvalidArgument {
+                option: DEADLINE_ENV.to_string(),
+                reason: format!(
+                    "`{}` is not a duration of at least one second (e.g. `30s`, `2m`)",
+                    v.trim()
+                ),
+            }),
+        _ => Ok(DEFAULT_DEADLINE),
+    }
+}
+
 impl Engine {
     /// Connects (honouring DOCKER_HOST) and negotiates the API version,
-    /// giving up after two seconds with one clear error.
+    /// giving up within two seconds with one clear error.
     pub async fn connect() -> Result<Engine, Error> {
+        let deadline = deadline_from_env()?;
         let address = default_address();
         let unavailable = |reason: String| Error::DockerUnavailable {
             address: address.clone(),
             reason,
         };
-        let docker = Docker::connect_with_defaults().map_err(|e| unavailable(reason(&e)))?;
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| unavailable(reason(&e)))?
+            .with_timeout(deadline);
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(d)) => d,
             Ok(Err(e)) => return Err(unavailable(reason(&e))),
             Err(_) => {
                 return Err(unavailable(format!(
                     "no answer within {} seconds",
-                    CONNECT_TIMEOUT.as_secs()
+                    CONNECT_TIMEOUT.as_secs_f64()
                 )));
             }
         };
         let api_version = docker.client_version().to_string();
+        tracing::info!(%address, %api_version, "connected to the Docker engine");
         Ok(Engine {
             docker,
             address,
             api_version,
+            deadline,
         })
+    }
+
+    /// The client with a longer deadline, for calls the engine answers only
+    /// when done: stopping (the grace period on top), starting, removing.
+    fn patient(&self, extra: Duration) -> Docker {
+        self.docker.clone().with_timeout(self.deadline * 3 + extra)
+    }
+
+    /// mrctl's error for a failed call: a missed deadline names the call.
+    pub(crate) fn error(&self, action: &str, err: &bollard::errors::Error) -> Error {
+        match err {
+            bollard::errors::Error::RequestTimeoutError => Error::EngineTimeout {
+                address: self.address.clone(),
+                action: action.to_string(),
+                after: humantime::format_duration(self.deadline).to_string(),
+            },
+            other => Error::Docker {
+                action: action.to_string(),
+                reason: reason(other),
+            },
+        }
     }
 
     /// The engine's server version (for doctor and `-v`).
     pub async fn server_version(&self) -> Result<String, Error> {
-        let v = self.docker.version().await.map_err(|e| Error::Docker {
-            action: "report its version".into(),
-            reason: reason(&e),
-        })?;
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| self.error("report its version", &e))?;
         Ok(v.version.unwrap_or_default())
     }
 
-    /// Every container (running or not) carrying `label=value`, in one call.
+    /// Every container (running or not) carrying `label=value` (any value
+    /// when `value` is empty), in one call.
     pub async fn containers_labelled(
         &self,
         label: &str,
         value: &str,
     ) -> Result<Vec<ContainerInfo>, Error> {
         let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let filter = if value.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label}={value}")
+        };
+        filters.insert("label".to_string(), vec![filter]);
         let options = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&filters)
@@ -176,10 +243,7 @@ impl Engine {
             .docker
             .list_containers(Some(options))
             .await
-            .map_err(|e| Error::Docker {
-                action: "list containers".into(),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error("list containers", &e))?;
         let mut out: Vec<ContainerInfo> = list
             .into_iter()
             .filter_map(|c| {
@@ -223,6 +287,7 @@ impl Engine {
                     image: c.image.unwrap_or_default(),
                     config_hash: labels.get(labels::CONFIG_HASH).cloned(),
                     ports,
+                    labels,
                 })
             })
             .collect();
@@ -259,9 +324,13 @@ impl Engine {
             .build();
         let mut stream = self.docker.logs(container, Some(options));
         let mut out = String::new();
-        while let Some(Ok(chunk)) = stream.next().await {
-            out.push_str(&String::from_utf8_lossy(chunk.as_ref()));
-        }
+        // Only for messages: a stalled stream ends the tail, not the command.
+        let read = async {
+            while let Some(Ok(chunk)) = stream.next().await {
+                out.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+            }
+        };
+        let _ = tokio::time::timeout(self.deadline, read).await;
         let text: Vec<&str> = out.lines().collect();
         let start = text.len().saturating_sub(lines);
         text[start..]

@@ -2,6 +2,7 @@
 //! label marks: containers, networks, volumes.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::query_parameters::{
     ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -9,7 +10,7 @@ use bollard::query_parameters::{
 };
 use futures_util::future::join_all;
 
-use super::{ContainerInfo, Engine, is_not_found, labels, reason};
+use super::{ContainerInfo, Engine, is_not_found, labels};
 use crate::error::Error;
 
 /// A network or volume found by label.
@@ -20,6 +21,9 @@ pub struct Resource {
     pub name: String,
     pub project: String,
     pub instance: Option<String>,
+    /// Every label, for ownership checks (not part of the JSON output).
+    #[serde(skip)]
+    pub labels: HashMap<String, String>,
 }
 
 /// What `remove_project` removed.
@@ -35,14 +39,15 @@ impl Engine {
     /// (service, grace seconds), to be stopped group after group, each group
     /// in parallel. Containers of services not in `order` go first.
     /// Returns the names of the containers stopped.
+    /// Only the containers of `owned` (this stack directory's) are touched.
     pub async fn stop(
         &self,
-        project: &str,
+        owned: &super::Owned,
         order: &[Vec<(String, i64)>],
         on: &(dyn Fn(&str) + Sync),
     ) -> Result<Vec<String>, Error> {
-        let containers = self.project_containers(project).await?;
-        let running: Vec<&ContainerInfo> = containers
+        let running: Vec<&ContainerInfo> = owned
+            .containers
             .iter()
             .filter(|c| matches!(c.state.as_str(), "running" | "restarting" | "paused"))
             .collect();
@@ -71,13 +76,11 @@ impl Engine {
         for group in groups {
             let results = join_all(group.iter().map(|(c, grace)| async move {
                 let options = StopContainerOptionsBuilder::new().t(*grace as i32).build();
-                match self.docker.stop_container(&c.id, Some(options)).await {
+                let client = self.patient(Duration::from_secs((*grace).max(0) as u64));
+                match client.stop_container(&c.id, Some(options)).await {
                     Ok(()) => Ok(c.name.clone()),
                     Err(e) if is_not_found(&e) => Ok(c.name.clone()),
-                    Err(e) => Err(Error::Docker {
-                        action: format!("stop container `{}`", c.name),
-                        reason: reason(&e),
-                    }),
+                    Err(e) => Err(self.error(&format!("stop container `{}`", c.name), &e)),
                 }
             }))
             .await;
@@ -90,34 +93,34 @@ impl Engine {
         Ok(stopped)
     }
 
-    /// Networks and volumes carrying `label=value`, each listed in one call.
+    /// Networks and volumes carrying `label=value` (any value when `value`
+    /// is empty), each listed in one call.
     pub async fn labelled_resources(
         &self,
         label: &str,
         value: &str,
     ) -> Result<Vec<Resource>, Error> {
         let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let filter = if value.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label}={value}")
+        };
+        filters.insert("label".to_string(), vec![filter]);
         let networks = self
             .docker
             .list_networks(Some(
                 ListNetworksOptionsBuilder::new().filters(&filters).build(),
             ))
             .await
-            .map_err(|e| Error::Docker {
-                action: "list networks".into(),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error("list networks", &e))?;
         let volumes = self
             .docker
             .list_volumes(Some(
                 ListVolumesOptionsBuilder::new().filters(&filters).build(),
             ))
             .await
-            .map_err(|e| Error::Docker {
-                action: "list volumes".into(),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error("list volumes", &e))?;
         let mut out = Vec::new();
         for n in networks {
             let l = n.labels.unwrap_or_default();
@@ -128,6 +131,7 @@ impl Engine {
                 name: n.name.unwrap_or_default(),
                 project: l.get(labels::PROJECT).cloned().unwrap_or_default(),
                 instance: l.get(labels::INSTANCE).cloned(),
+                labels: l,
             });
         }
         for v in volumes.volumes.unwrap_or_default() {
@@ -137,33 +141,35 @@ impl Engine {
                 project: v.labels.get(labels::PROJECT).cloned().unwrap_or_default(),
                 instance: v.labels.get(labels::INSTANCE).cloned(),
                 name: v.name,
+                labels: v.labels,
             });
         }
         Ok(out)
     }
 
-    /// Removes every container, network and (with `volumes`) volume labelled
-    /// with the project. Goes on past single failures and reports the first.
-    pub async fn remove_project(
+    /// Removes the containers, networks and (with `volumes`) volumes of
+    /// `owned`, which holds only this stack directory's. Goes on past single
+    /// failures and reports the first.
+    pub async fn remove_owned(
         &self,
-        project: &str,
+        owned: &super::Owned,
         volumes: bool,
     ) -> Result<RemoveReport, Error> {
         let mut report = RemoveReport::default();
         let mut first_error = None;
-        let containers = self.project_containers(project).await?;
-        let results = join_all(containers.iter().map(|c| async move {
+        let results = join_all(owned.containers.iter().map(|c| async move {
             let options = RemoveContainerOptionsBuilder::new()
                 .force(true)
                 .v(volumes)
                 .build();
-            match self.docker.remove_container(&c.id, Some(options)).await {
+            match self
+                .patient(Duration::ZERO)
+                .remove_container(&c.id, Some(options))
+                .await
+            {
                 Ok(()) => Ok(c.name.clone()),
                 Err(e) if is_not_found(&e) => Ok(c.name.clone()),
-                Err(e) => Err(Error::Docker {
-                    action: format!("remove container `{}`", c.name),
-                    reason: reason(&e),
-                }),
+                Err(e) => Err(self.error(&format!("remove container `{}`", c.name), &e)),
             }
         }))
         .await;
@@ -175,7 +181,7 @@ impl Engine {
                 }
             }
         }
-        for r in self.labelled_resources(labels::PROJECT, project).await? {
+        for r in &owned.resources {
             let result = match r.kind {
                 "network" => self.docker.remove_network(&r.id).await,
                 _ if volumes => {
@@ -189,14 +195,12 @@ impl Engine {
                 _ => continue,
             };
             match result {
-                Ok(()) if r.kind == "network" => report.networks.push(r.name),
-                Ok(()) => report.volumes.push(r.name),
+                Ok(()) if r.kind == "network" => report.networks.push(r.name.clone()),
+                Ok(()) => report.volumes.push(r.name.clone()),
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => {
-                    first_error.get_or_insert(Error::Docker {
-                        action: format!("remove {} `{}`", r.kind, r.name),
-                        reason: reason(&e),
-                    });
+                    first_error
+                        .get_or_insert(self.error(&format!("remove {} `{}`", r.kind, r.name), &e));
                 }
             }
         }

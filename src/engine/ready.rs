@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use super::{Engine, is_not_found, reason};
+use super::{Engine, is_not_found};
 use crate::compose::{self, Project};
 use crate::error::Error;
 
@@ -55,10 +55,7 @@ impl Engine {
                     });
                 }
                 Err(e) => {
-                    return Err(Error::Docker {
-                        action: format!("inspect container `{container}`"),
-                        reason: reason(&e),
-                    });
+                    return Err(self.error(&format!("inspect container `{container}`"), &e));
                 }
             };
             let state = inspect.state.unwrap_or_default();

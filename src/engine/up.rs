@@ -55,8 +55,8 @@ pub enum Event {
 pub struct UpOptions {
     /// How long to wait for each depends_on condition.
     pub timeout: Duration,
-    /// The stack and instance, for mrctl's labels.
-    pub stack: String,
+    /// The stack directory's identity and the instance, for mrctl's labels.
+    pub identity: crate::identity::Identity,
     pub instance: String,
 }
 
@@ -66,28 +66,28 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// Labels every resource of an instance carries.
 fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String, String> {
-    HashMap::from([
-        (labels::PROJECT.to_string(), project.name.clone()),
-        (
-            labels::VERSION.to_string(),
-            labels::COMPOSE_VERSION.to_string(),
-        ),
-        (labels::STACK.to_string(), opts.stack.clone()),
-        (labels::INSTANCE.to_string(), opts.instance.clone()),
-    ])
+    let mut l = opts.identity.labels(&opts.instance);
+    l.insert(labels::PROJECT.to_string(), project.name.clone());
+    l.insert(
+        labels::VERSION.to_string(),
+        labels::COMPOSE_VERSION.to_string(),
+    );
+    l
 }
 
 impl Engine {
-    /// Brings the project to its desired state. `existing` is the project's
-    /// containers as the caller just listed them (it needed them to check
-    /// ports), so they are not listed twice.
+    /// Brings the project to its desired state. `owned` is the project's
+    /// inventory as the caller just took it (it needed it to check ports),
+    /// so nothing is listed twice; a network or volume of the project that
+    /// exists but is not in it belongs to someone else, and is refused.
     pub async fn up(
         &self,
         project: &Project,
-        existing: &[ContainerInfo],
+        owned: &super::Owned,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
+        let existing = owned.containers.as_slice();
         let waves = compose::waves(project).map_err(|m| Error::Docker {
             action: "plan the start".into(),
             reason: m,
@@ -98,12 +98,10 @@ impl Engine {
             }
         }
         self.ensure_images(project, on).await?;
-        let resources_before = self
-            .labelled_resources(labels::PROJECT, &project.name)
-            .await?;
+        let resources_before = owned.resources.as_slice();
         let result = async {
-            self.ensure_networks(project, opts, on).await?;
-            self.ensure_volumes(project, opts, on).await?;
+            self.ensure_networks(project, owned, opts, on).await?;
+            self.ensure_volumes(project, owned, opts, on).await?;
             for wave in waves {
                 let jobs = wave.iter().map(|name| {
                     let svc = &project.services[name];
@@ -120,7 +118,7 @@ impl Engine {
             // label, so a failed start leaves what was there before.
             Err(Error::Docker { action, reason }) => {
                 let undone = self
-                    .roll_back(&project.name, existing, &resources_before)
+                    .roll_back(&project.name, &opts.identity, existing, resources_before)
                     .await;
                 Err(Error::Docker {
                     action,
@@ -132,21 +130,33 @@ impl Engine {
     }
 
     /// Removes the project's containers, networks and volumes that are not
-    /// in the `before` lists. Returns what it removed, for the message.
+    /// in the `before` lists and carry this stack directory's identity (this
+    /// start made them). Returns what it removed, for the message.
     async fn roll_back(
         &self,
         project: &str,
+        identity: &crate::identity::Identity,
         before: &[ContainerInfo],
         resources_before: &[super::Resource],
     ) -> String {
+        let own =
+            |l: &HashMap<String, String>| identity.classify(l) == crate::identity::Ownership::Own;
         let mut removed = Vec::new();
         if let Ok(now) = self.project_containers(project).await {
-            for c in now.iter().filter(|c| !before.iter().any(|b| b.id == c.id)) {
+            for c in now
+                .iter()
+                .filter(|c| own(&c.labels) && !before.iter().any(|b| b.id == c.id))
+            {
                 let rm = RemoveContainerOptionsBuilder::new()
                     .force(true)
                     .v(true)
                     .build();
-                if self.docker.remove_container(&c.id, Some(rm)).await.is_ok() {
+                if self
+                    .patient(Duration::ZERO)
+                    .remove_container(&c.id, Some(rm))
+                    .await
+                    .is_ok()
+                {
                     removed.push(format!("container `{}`", c.name));
                 }
             }
@@ -154,7 +164,7 @@ impl Engine {
         if let Ok(now) = self.labelled_resources(labels::PROJECT, project).await {
             for r in now
                 .iter()
-                .filter(|r| !resources_before.iter().any(|b| b.id == r.id))
+                .filter(|r| own(&r.labels) && !resources_before.iter().any(|b| b.id == r.id))
             {
                 let ok = if r.kind == "network" {
                     self.docker.remove_network(&r.id).await.is_ok()
@@ -248,8 +258,11 @@ impl Engine {
     }
 
     /// Networks named exactly `name` (the filter matches substrings), as
-    /// (id, project label), oldest first.
-    async fn networks_named(&self, name: &str) -> Result<Vec<(String, Option<String>)>, Error> {
+    /// (id, labels), oldest first.
+    async fn networks_named(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(String, HashMap<String, String>)>, Error> {
         let mut filters = HashMap::new();
         filters.insert("name".to_string(), vec![name.to_string()]);
         let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
@@ -257,24 +270,20 @@ impl Engine {
             .docker
             .list_networks(Some(options))
             .await
-            .map_err(|e| Error::Docker {
-                action: "list networks".into(),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error("list networks", &e))?;
         let mut found: Vec<_> = list
             .into_iter()
             .filter(|n| n.name.as_deref() == Some(name))
             .map(|n| {
-                let project = n.labels.and_then(|l| l.get(labels::PROJECT).cloned());
                 (
                     n.created.map(|c| c.to_string()).unwrap_or_default(),
                     n.id.unwrap_or_default(),
-                    project,
+                    n.labels.unwrap_or_default(),
                 )
             })
             .collect();
-        found.sort();
-        Ok(found.into_iter().map(|(_, id, p)| (id, p)).collect())
+        found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(found.into_iter().map(|(_, id, l)| (id, l)).collect())
     }
 
     /// Ids of the networks the project's containers (running or not) are attached to.
@@ -295,10 +304,15 @@ impl Engine {
         ids
     }
 
-    /// Removes the project's networks named `name` that none of its
-    /// containers is attached to, keeping the attached ones (or, if none is,
-    /// the oldest). Returns what is left, oldest first.
-    async fn dedupe_network(&self, name: &str, project: &str) -> Vec<(String, Option<String>)> {
+    /// Removes this stack directory's networks of the project named `name`
+    /// that none of its containers is attached to, keeping the attached ones
+    /// (or, if none is, the oldest). Returns what is left, oldest first.
+    async fn dedupe_network(
+        &self,
+        name: &str,
+        project: &str,
+        identity: &crate::identity::Identity,
+    ) -> Vec<(String, HashMap<String, String>)> {
         let Ok(found) = self.networks_named(name).await else {
             return Vec::new();
         };
@@ -315,22 +329,25 @@ impl Engine {
             used.push(found[0].0.clone());
         }
         let mut left = Vec::new();
-        for (id, owner) in found {
-            if used.contains(&id) || owner.as_deref() != Some(project) {
-                left.push((id, owner));
+        for (id, l) in found {
+            let removable = l.get(labels::PROJECT).map(String::as_str) == Some(project)
+                && identity.classify(&l) == crate::identity::Ownership::Own;
+            if used.contains(&id) || !removable {
+                left.push((id, l));
             } else {
                 tracing::info!(network = %name, %id, "removing a duplicate network");
                 if self.docker.remove_network(&id).await.is_err() {
-                    left.push((id, owner));
+                    left.push((id, l));
                 }
             }
         }
         left
     }
 
-    async fn dedupe_networks(&self, project: &Project) {
+    async fn dedupe_networks(&self, project: &Project, opts: &UpOptions) {
         for net in project.networks.values().filter(|n| !n.external) {
-            self.dedupe_network(&net.name, &project.name).await;
+            self.dedupe_network(&net.name, &project.name, &opts.identity)
+                .await;
         }
     }
 
@@ -339,15 +356,35 @@ impl Engine {
     /// engine was still creating its network can leave a second one behind,
     /// even after this check, which makes the name ambiguous. The project's
     /// unused twins are removed here, and again whenever a create or start
-    /// meets "is ambiguous".
+    /// meets "is ambiguous". A network of the name that is not this stack
+    /// directory's (and not declared external) is refused, naming its owner.
     async fn ensure_networks(
         &self,
         project: &Project,
+        owned: &super::Owned,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         for (key, net) in &project.networks {
             let mut found = self.networks_named(&net.name).await?;
+            if !net.external {
+                let mine = |id: &str, l: &HashMap<String, String>| {
+                    owned.resources.iter().any(|r| r.id == id)
+                        || opts.identity.classify(l) == crate::identity::Ownership::Own
+                };
+                if let Some((_, l)) = found.iter().find(|(id, l)| !mine(id, l)) {
+                    return Err(Error::Foreign {
+                        resource: format!("network `{}`", net.name),
+                        project: project.name.clone(),
+                        instance: opts.instance.clone(),
+                        owner: crate::identity::owner_of(l),
+                        hint: format!(
+                            "remove it if it is not wanted (`docker network rm {}`), mark the network `external: true` in the compose file to share it, or give this instance another project name",
+                            net.name
+                        ),
+                    });
+                }
+            }
             if found.is_empty() {
                 if net.external {
                     return Err(Error::Docker {
@@ -370,18 +407,17 @@ impl Engine {
                         .then(|| net.driver_opts.clone().into_iter().collect()),
                     ..Default::default()
                 };
-                let created =
-                    self.docker
-                        .create_network(request)
-                        .await
-                        .map_err(|e| Error::Docker {
-                            action: format!("create network `{}`", net.name),
-                            reason: reason(&e),
-                        })?;
+                let created = self
+                    .docker
+                    .create_network(request)
+                    .await
+                    .map_err(|e| self.error(&format!("create network `{}`", net.name), &e))?;
                 on(Event::NetworkCreated(net.name.clone()));
                 tracing::debug!(network = %net.name, id = %created.id, "network created");
             } else if found.len() > 1 && !net.external {
-                found = self.dedupe_network(&net.name, &project.name).await;
+                found = self
+                    .dedupe_network(&net.name, &project.name, &opts.identity)
+                    .await;
                 tracing::debug!(network = %net.name, left = found.len(), "duplicates removed");
             }
         }
@@ -391,18 +427,33 @@ impl Engine {
     async fn ensure_volumes(
         &self,
         project: &Project,
+        owned: &super::Owned,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         for (key, vol) in &project.volumes {
             match self.docker.inspect_volume(&vol.name).await {
-                Ok(_) => continue,
+                Ok(found) => {
+                    let mine = vol.external
+                        || owned.resources.iter().any(|r| r.name == vol.name)
+                        || opts.identity.classify(&found.labels) == crate::identity::Ownership::Own;
+                    if !mine {
+                        return Err(Error::Foreign {
+                            resource: format!("volume `{}`", vol.name),
+                            project: project.name.clone(),
+                            instance: opts.instance.clone(),
+                            owner: crate::identity::owner_of(&found.labels),
+                            hint: format!(
+                                "mark the volume `external: true` in the compose file to share it on purpose, remove it yourself if it is not wanted (`docker volume rm {}`), or give this instance another project name",
+                                vol.name
+                            ),
+                        });
+                    }
+                    continue;
+                }
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => {
-                    return Err(Error::Docker {
-                        action: format!("inspect volume `{}`", vol.name),
-                        reason: reason(&e),
-                    });
+                    return Err(self.error(&format!("inspect volume `{}`", vol.name), &e));
                 }
             }
             if vol.external {
@@ -428,10 +479,7 @@ impl Engine {
             self.docker
                 .create_volume(request)
                 .await
-                .map_err(|e| Error::Docker {
-                    action: format!("create volume `{}`", vol.name),
-                    reason: reason(&e),
-                })?;
+                .map_err(|e| self.error(&format!("create volume `{}`", vol.name), &e))?;
             on(Event::VolumeCreated(vol.name.clone()));
         }
         Ok(())
@@ -482,14 +530,16 @@ impl Engine {
             let stop = StopContainerOptionsBuilder::new()
                 .t(svc.grace_period_secs() as i32)
                 .build();
-            let _ = self.docker.stop_container(&c.id, Some(stop)).await;
+            let _ = self
+                .patient(Duration::from_secs(svc.grace_period_secs().max(0) as u64))
+                .stop_container(&c.id, Some(stop))
+                .await;
             let rm = RemoveContainerOptionsBuilder::new().force(true).build();
-            self.docker
+            self.patient(Duration::ZERO)
                 .remove_container(&c.id, Some(rm))
                 .await
-                .map_err(|e| Error::Docker {
-                    action: format!("remove container `{}` to recreate it", c.name),
-                    reason: reason(&e),
+                .map_err(|e| {
+                    self.error(&format!("remove container `{}` to recreate it", c.name), &e)
                 })?;
         }
         self.create(project, svc, &name, &hash, opts).await?;
@@ -519,12 +569,14 @@ impl Engine {
         if let Err(e) = &created
             && reason(e).contains("is ambiguous")
         {
-            self.dedupe_networks(project).await;
+            self.dedupe_networks(project, opts).await;
             created = self.docker.create_container(Some(options), body).await;
         }
-        created.map_err(|e| Error::Docker {
-            action: format!("create container `{name}` for service `{}`", svc.name),
-            reason: reason(&e),
+        created.map_err(|e| {
+            self.error(
+                &format!("create container `{name}` for service `{}`", svc.name),
+                &e,
+            )
         })?;
         // API 1.41 attaches one network at create; the others are connected now.
         for (key, aliases) in svc.networks.iter().skip(1) {
@@ -541,9 +593,8 @@ impl Engine {
             self.docker
                 .connect_network(&net.name, request)
                 .await
-                .map_err(|e| Error::Docker {
-                    action: format!("connect `{name}` to network `{}`", net.name),
-                    reason: reason(&e),
+                .map_err(|e| {
+                    self.error(&format!("connect `{name}` to network `{}`", net.name), &e)
                 })?;
         }
         Ok(())
@@ -556,14 +607,20 @@ impl Engine {
         name: &str,
         opts: &UpOptions,
     ) -> Result<(), Error> {
-        let mut result = self.docker.start_container(name, None).await;
+        let mut result = self
+            .patient(Duration::ZERO)
+            .start_container(name, None)
+            .await;
         // A network created by a killed start may have appeared beside ours
         // after `ensure_networks` looked: remove the unused twin, try again.
         if let Err(e) = &result
             && reason(e).contains("is ambiguous")
         {
-            self.dedupe_networks(project).await;
-            result = self.docker.start_container(name, None).await;
+            self.dedupe_networks(project, opts).await;
+            result = self
+                .patient(Duration::ZERO)
+                .start_container(name, None)
+                .await;
         }
         if let Err(e) = result {
             return Err(Error::ServiceFailed {
@@ -608,10 +665,7 @@ impl Engine {
                 .docker
                 .inspect_container(&name, None)
                 .await
-                .map_err(|e| Error::Docker {
-                    action: format!("inspect container `{name}`"),
-                    reason: reason(&e),
-                })?;
+                .map_err(|e| self.error(&format!("inspect container `{name}`"), &e))?;
             let state = inspect.state.unwrap_or_default();
             let status = state.status.map(|s| s.to_string()).unwrap_or_default();
             let exit_code = state.exit_code.unwrap_or_default();
@@ -688,10 +742,7 @@ impl Engine {
             .docker
             .inspect_container(container, None)
             .await
-            .map_err(|e| Error::Docker {
-                action: format!("inspect container `{container}`"),
-                reason: reason(&e),
-            })?;
+            .map_err(|e| self.error(&format!("inspect container `{container}`"), &e))?;
         let hc = inspect.host_config.unwrap_or_default();
         let positive = |v: Option<i64>| v.filter(|x| *x > 0);
         Ok(Limits {
@@ -727,9 +778,8 @@ impl Engine {
         self.docker
             .update_container(container, body)
             .await
-            .map_err(|e| Error::Docker {
-                action: format!("update the limits of container `{container}`"),
-                reason: reason(&e),
+            .map_err(|e| {
+                self.error(&format!("update the limits of container `{container}`"), &e)
             })?;
         Ok(LimitSync::Updated)
     }
@@ -737,13 +787,15 @@ impl Engine {
     /// Applies the project's limits to its existing containers in place.
     /// Returns the containers changed, and those that need a recreate (a
     /// limit lifted) which the next `start` does.
+    /// Only the containers of `owned` (this stack directory's) are changed.
     pub async fn update_limits(
         &self,
         project: &Project,
+        owned: &super::Owned,
     ) -> Result<(Vec<String>, Vec<String>), Error> {
         let mut updated = Vec::new();
         let mut recreate = Vec::new();
-        for c in self.project_containers(&project.name).await? {
+        for c in owned.containers.iter().cloned() {
             let Some(svc) = project.services.get(&c.service) else {
                 continue;
             };

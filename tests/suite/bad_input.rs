@@ -302,8 +302,8 @@ fn malformed_registry_is_never_overwritten() {
             "unknown field `reserved`",
         ),
         (
-            "{\"version\": 2, \"instances\": {}}",
-            "has version 2, but this mrctl understands only version 1: upgrade mrctl",
+            "{\"version\": 3, \"instances\": {}}",
+            "has version 3, but this mrctl understands only version 2: upgrade mrctl",
         ),
         (
             "{\"version\": \"1\"}",

@@ -26,7 +26,17 @@ fn seed_workflow_create_prod() {
     }
     assert!(data_dir.join(".mrctl-instance").is_file());
     let reg = f.registry();
-    assert_eq!(reg["version"], 1);
+    assert_eq!(reg["version"], 2);
+    // The stack directory's identity: a random id and the directory.
+    let id = reg["stack"]["id"].as_str().unwrap();
+    assert!(
+        id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert_eq!(
+        reg["stack"]["dir"].as_str().unwrap(),
+        f.dir().canonicalize().unwrap().to_str().unwrap()
+    );
     let prod = &reg["instances"]["prod"];
     assert_eq!(prod["ports"]["backend"], 8765);
     assert_eq!(prod["domain"], "prod.example.com");

@@ -283,6 +283,23 @@ impl EngineTest {
             .unwrap();
     }
 
+    /// The identity labels mrctl puts on what it creates for this stack
+    /// directory (from its registry, so after the first create or start).
+    pub fn identity_labels(&self) -> Vec<(String, String)> {
+        let reg = self.f.registry();
+        vec![
+            ("mrctl.stack".to_string(), self.stack.clone()),
+            (
+                "mrctl.stack-id".to_string(),
+                reg["stack"]["id"].as_str().unwrap().to_string(),
+            ),
+            (
+                "mrctl.stack-dir".to_string(),
+                reg["stack"]["dir"].as_str().unwrap().to_string(),
+            ),
+        ]
+    }
+
     /// Removes a container by name, as a user would by hand.
     pub fn remove_container(&self, name: &str) {
         let options = RemoveContainerOptionsBuilder::new().force(true).build();

@@ -312,7 +312,7 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
         (
             "future version",
             "{\"version\": 9, \"instances\": {}}",
-            "has version 9, but this mrctl understands only version 1",
+            "has version 9, but this mrctl understands only version 2",
         ),
         (
             "unknown key",

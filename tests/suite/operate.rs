@@ -266,14 +266,20 @@ fn doctor_finds_drift_and_fixes_it() {
 
     // Drift 1: a container removed by hand.
     t.remove_container(&format!("{}-a-side-1", t.stack));
-    // Drift 2: an orphan labelled for this stack (a network of a project nobody owns).
+    // Drift 2: an orphan carrying this stack directory's identity (a network
+    // of a project nobody owns).
     let orphan = format!("{}-ghost_default", t.stack);
+    let reg = t.f.registry();
     let out = std::process::Command::new("docker")
         .args([
             "network",
             "create",
             "--label",
             &format!("mrctl.stack={}", t.stack),
+            "--label",
+            &format!("mrctl.stack-id={}", reg["stack"]["id"].as_str().unwrap()),
+            "--label",
+            &format!("mrctl.stack-dir={}", reg["stack"]["dir"].as_str().unwrap()),
             "--label",
             &format!("com.docker.compose.project={}-ghost", t.stack),
             &orphan,

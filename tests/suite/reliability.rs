@@ -477,14 +477,15 @@ fn duplicate_network_left_by_a_killed_start_is_healed() {
     t.f.run(&["create", "d"]).success();
     let project = format!("{}-d", t.stack);
     let name = format!("{project}_default");
+    // As a killed start of this stack directory leaves them: with its identity.
+    let mut labels = t.identity_labels();
+    labels.push(("com.docker.compose.project".into(), project.clone()));
+    let labels: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     for _ in 0..2 {
-        t.create_network(
-            &name,
-            &[
-                ("mrctl.stack", &t.stack),
-                ("com.docker.compose.project", &project),
-            ],
-        );
+        t.create_network(&name, &labels);
     }
     assert_eq!(t.project_resources(&project).0.len(), 2);
     t.f.run(&["start", "d"]).success();

@@ -61,6 +61,7 @@ pub fn write_backup(
         ));
     }
     let p = ctx.printer;
+    let identity = super::super::identity(stack)?;
     let rt = super::super::runtime()?;
     rt.block_on(async {
         let engine = match Engine::connect().await {
@@ -71,11 +72,14 @@ pub fn write_backup(
             }
             Err(e) => return Err(e.into()),
         };
-        let running = engine
-            .project_containers(&inst.project)
-            .await?
-            .iter()
-            .any(|c| c.state == "running");
+        let owned = engine.owned(&inst.project, name, &identity).await?;
+        // Under the instance lock: helpers of this instance are leftovers.
+        for h in engine.remove_helpers(&identity, name).await? {
+            p.message(format!(
+                "  helper container `{h}` left by an interrupted backup or restore removed"
+            ));
+        }
+        let running = owned.containers.iter().any(|c| c.state == "running");
         if running {
             p.warn(format!(
                 "instance `{name}` is running: files written during the backup may be inconsistent (`mrctl stop {name}` first for a consistent copy)"
@@ -92,7 +96,7 @@ pub fn write_backup(
             let mut tmp = tempfile::tempfile()
                 .map_err(|e| Error::io("create a temporary file for volume", &v.name, e))?;
             let size = engine
-                .export_volume(&v.name, &v.image, stack.name(), name, &mut tmp)
+                .export_volume(&v.name, &v.image, &identity, name, &mut tmp)
                 .await?;
             use std::io::Seek;
             tmp.rewind()

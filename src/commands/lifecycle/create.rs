@@ -61,8 +61,62 @@ impl Spec {
     }
 }
 
-/// Creates instance `spec.name` and returns its registry entry.
-pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
+/// What the engine holds that carries a compose project, listed before the
+/// registry lock is taken (`None` when no engine answers: then `start`'s
+/// ownership check is the only one).
+pub fn engine_resources() -> Option<Vec<crate::engine::Labelled>> {
+    let rt = super::super::runtime().ok()?;
+    rt.block_on(async {
+        let engine = match crate::engine::Engine::connect().await {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::info!("not checking the engine for projects in use: {e}");
+                return None;
+            }
+        };
+        match engine.compose_resources().await {
+            Ok(list) => Some(list),
+            Err(e) => {
+                tracing::warn!("not checking the engine for projects in use: {e}");
+                None
+            }
+        }
+    })
+}
+
+/// Refuses a project that a resource of another stack directory carries.
+fn check_project_free(
+    identity: &crate::identity::Identity,
+    project: &str,
+    instance: &str,
+    seen: &[crate::engine::Labelled],
+) -> Result<(), Error> {
+    for r in seen {
+        if r.labels
+            .get(crate::engine::labels::PROJECT)
+            .map(String::as_str)
+            != Some(project)
+        {
+            continue;
+        }
+        if let crate::identity::Ownership::Foreign(owner) = identity.classify(&r.labels) {
+            return Err(Error::ProjectTaken {
+                project: project.to_string(),
+                instance: instance.to_string(),
+                owner: format!("{owner} ({} `{}`)", r.kind, r.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Creates instance `spec.name` and returns its registry entry. `seen` is
+/// what `engine_resources` found on the engine.
+pub fn create(
+    stack: &Stack,
+    spec: &Spec,
+    seen: Option<&[crate::engine::Labelled]>,
+) -> Result<Instance, Error> {
     // Read before the lock: service names come from the compose files, which
     // mrctl does not write.
     let services = crate::compose::service_names(&stack.compose_paths())?;
@@ -93,6 +147,14 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
         Some(d) => d.clone(),
         None => render::default_domain(stack, &spec.name, allocation.index)?,
     };
+    if let (Some(seen), Some(rec)) = (seen, &locked.registry.stack) {
+        let identity = crate::identity::Identity {
+            stack: stack.name().to_string(),
+            id: rec.id.clone(),
+            dir: rec.dir.clone(),
+        };
+        check_project_free(&identity, &project, &spec.name, seen)?;
+    }
     for (other, inst) in &locked.registry.instances {
         if inst.project == project {
             return Err(Error::PathExists {
@@ -167,6 +229,33 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
         tracing::info!(dir = %inst.data_dir.display(), "reused the data directory kept by an earlier clean");
     }
     Ok(inst)
+}
+
+/// Makes an instance's data directory again, with its marker and
+/// subdirectories, when it is missing (before a start, so the engine does
+/// not create bind-mount sources in it unmarked). An existing directory is
+/// left as it is: `doctor` reports one without this instance's marker.
+pub fn ensure_data_dir(stack: &Stack, name: &str, inst: &Instance) -> Result<(), Error> {
+    let marker = Marker {
+        stack: stack.name().to_string(),
+        instance: name.to_string(),
+        kind: "data".to_string(),
+    };
+    let missing = matches!(
+        std::fs::symlink_metadata(&inst.data_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound
+    );
+    let ours = missing || datadir::read_marker(&inst.data_dir).as_ref() == Some(&marker);
+    if ours
+        && !datadir::ensure_dir(
+            &inst.data_dir,
+            &stack.config.instances.data_subdirs,
+            &marker,
+        )?
+    {
+        tracing::info!(dir = %inst.data_dir.display(), "made the missing data directory again");
+    }
+    Ok(())
 }
 
 /// Renders the instance's files into a fresh staging directory beside their

@@ -32,16 +32,21 @@ pub async fn start_one(
             "variable `{var}` is not set; it is replaced by an empty string"
         ));
     }
-    let own = engine.project_containers(&project.name).await?;
-    check_ports(engine, &project, &own, name).await?;
+    let identity = super::super::identity(stack)?;
+    let owned = engine.owned(&project.name, name, &identity).await?;
+    check_ports(engine, &project, &owned.containers, name).await?;
+    // The engine would create a missing bind-mount source itself, unmarked
+    // and root-owned, which `clean` then refuses to delete: make the data
+    // directory first, with its marker, as create does.
+    super::create::ensure_data_dir(stack, name, &inst)?;
     let opts = UpOptions {
         timeout,
-        stack: stack.name().to_string(),
+        identity,
         instance: name.to_string(),
     };
     let bars = PullBars::new(&p);
     let result = engine
-        .up(&project, &own, &opts, &|e| bars.event(&p, &e))
+        .up(&project, &owned, &opts, &|e| bars.event(&p, &e))
         .await;
     bars.finish();
     result?;

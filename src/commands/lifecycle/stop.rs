@@ -34,8 +34,11 @@ pub async fn stop_one(ctx: &Ctx, stack: &Stack, engine: &Engine, name: &str) -> 
         }
     };
     let p = ctx.printer;
+    let owned = engine
+        .owned(&inst.project, name, &super::super::identity(stack)?)
+        .await?;
     engine
-        .stop(&inst.project, &order, &|c| {
+        .stop(&owned, &order, &|c| {
             p.message(format!("  container `{c}` stopped"))
         })
         .await?;
