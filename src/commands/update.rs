@@ -27,6 +27,21 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     }
     let services = crate::compose::service_names(&stack.compose_paths())?;
     let _instance = instance_lock(&stack, name)?;
+    let identity = super::identity(&stack)?;
+    let rt = super::runtime()?;
+    // Nothing is written while the instance's project holds resources that
+    // are not this stack directory's (an engine that does not answer is
+    // checked at the next start instead).
+    {
+        let registry = registry_file(&stack).load()?;
+        let project = lookup(&stack, &registry, name)?.project.clone();
+        rt.block_on(async {
+            match Engine::connect().await {
+                Ok(engine) => engine.owned(&project, name, &identity).await.map(drop),
+                Err(_) => Ok(()),
+            }
+        })?;
+    }
     let inst = {
         let mut locked = registry_file(&stack).lock()?;
         lookup(&stack, &locked.registry, name)?;
@@ -48,8 +63,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     let p = &ctx.printer;
     let project = instance_project(&stack, name, &inst)?;
     let in_force = super::instance_limits(&stack, &inst);
-    let identity = super::identity(&stack)?;
-    let outcome = super::runtime()?.block_on(async {
+    let outcome = rt.block_on(async {
         let engine = Engine::connect().await?;
         let owned = engine.owned(&project.name, name, &identity).await?;
         engine.update_limits(&project, &owned).await

@@ -9,5 +9,6 @@ mod engine;
 mod examples;
 mod hostile;
 mod operate;
+mod ownership;
 mod reliability;
 mod render;
