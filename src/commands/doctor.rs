@@ -41,6 +41,8 @@ enum Repair {
     RemoveLeftover(String),
     /// Remove the volume helpers a killed backup or restore left.
     RemoveHelpers(String),
+    /// Mark a data directory the engine made (as a bind-mount source) as the instance's.
+    MarkDataDir(String),
 }
 
 #[derive(Debug, Serialize)]
@@ -278,15 +280,25 @@ fn check_instances(
             )),
             Ok(_) => {
                 if datadir::read_marker(&inst.data_dir).as_ref() != Some(&marker) {
+                    let provable = provably_own_data_dir(stack, inst, projects.get(name));
                     findings.push(Finding::problem(
                         "data",
                         Severity::Warning,
                         format!(
-                            "instance `{name}`: `{}` has no marker for this instance, so `clean` will not delete it",
-                            inst.data_dir.display()
+                            "instance `{name}`: `{}` has no marker for this instance, so `clean` will not delete it{}",
+                            inst.data_dir.display(),
+                            if provable {
+                                " (it holds only this instance's data and mount directories: the engine made it)"
+                            } else {
+                                ""
+                            }
                         ),
-                        Some("check the directory; `clean --keep-data` leaves it alone".into()),
-                        None,
+                        Some(if provable {
+                            "mrctl doctor --fix (marks it as this instance's)".into()
+                        } else {
+                            "check the directory; `clean --keep-data` leaves it alone".into()
+                        }),
+                        provable.then(|| Repair::MarkDataDir(name.to_string())),
                     ));
                 }
             }
@@ -314,6 +326,56 @@ fn check_instances(
         }
     }
     projects
+}
+
+/// Whether an unmarked data directory can be proved to be the instance's:
+/// it is the registered one, it lies under the data root, it holds no
+/// marker, and each entry at its top is a directory that the instance's
+/// configuration names (a data subdirectory, or the start of a bind-mount
+/// source of one of its services) — what the engine leaves when it creates
+/// missing bind-mount sources.
+fn provably_own_data_dir(
+    stack: &Stack,
+    inst: &crate::registry::Instance,
+    project: Option<&Project>,
+) -> bool {
+    let dir = &inst.data_dir;
+    let (Ok(real), Ok(root)) = (dir.canonicalize(), stack.data_root.canonicalize()) else {
+        return false;
+    };
+    if !real.starts_with(&root) || real == root || datadir::read_marker(dir).is_some() {
+        return false;
+    }
+    let mut known: Vec<std::ffi::OsString> = stack
+        .config
+        .instances
+        .data_subdirs
+        .iter()
+        .map(Into::into)
+        .collect();
+    for svc in project.map(|p| p.services.values()).into_iter().flatten() {
+        for m in &svc.mounts {
+            if m.kind != crate::compose::MountKind::Bind {
+                continue;
+            }
+            let Some(rest) = m
+                .source
+                .as_deref()
+                .and_then(|s| std::path::Path::new(s).strip_prefix(dir).ok())
+            else {
+                continue;
+            };
+            if let Some(first) = rest.components().next() {
+                known.push(first.as_os_str().to_owned());
+            }
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .all(|e| e.file_type().is_ok_and(|t| t.is_dir()) && known.contains(&e.file_name()))
 }
 
 /// Docker against the registry: missing containers, orphans, resources of
@@ -464,6 +526,24 @@ async fn repair(
                     let inst = registry.registry.instances[name].clone();
                     let services = crate::compose::service_names(&stack.compose_paths())?;
                     crate::render::rerender(stack, name, &inst, services)?;
+                    Ok(true)
+                }
+                Repair::MarkDataDir(name) => {
+                    let _lock = super::instance_lock(stack, name)?;
+                    let registry = registry_file(stack).load()?;
+                    let inst = &registry.instances[name];
+                    let project = instance_project(stack, name, inst).ok();
+                    if datadir::read_marker(&inst.data_dir).is_some()
+                        || !provably_own_data_dir(stack, inst, project.as_ref())
+                    {
+                        return Ok(false);
+                    }
+                    let marker = Marker {
+                        stack: stack.name().to_string(),
+                        instance: name.clone(),
+                        kind: "data".into(),
+                    };
+                    datadir::write_marker(&inst.data_dir, &marker)?;
                     Ok(true)
                 }
                 Repair::DataDir(name) => {

@@ -8,6 +8,7 @@ mod discovery;
 mod engine;
 mod examples;
 mod hostile;
+mod interrupted;
 mod operate;
 mod ownership;
 mod reliability;
