@@ -5,6 +5,7 @@
 
 mod archive;
 mod exec;
+mod holders;
 mod logs;
 mod ops;
 mod ready;
@@ -20,6 +21,7 @@ use futures_util::StreamExt;
 use crate::error::Error;
 
 pub use exec::ExecOptions;
+pub use holders::PortHolder;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
 pub use ready::Readiness;

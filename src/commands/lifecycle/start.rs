@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::super::{Ctx, instance_lock, instance_project, lookup, registry_file};
 use crate::compose::{Condition, Project};
-use crate::engine::{ContainerInfo, Engine, Event, UpOptions};
+use crate::engine::{ContainerInfo, Engine, Event, PortHolder, UpOptions};
 use crate::error::Error;
 use crate::output::Printer;
 use crate::ports::{BindProbe, HostProbe};
@@ -193,8 +193,9 @@ async fn check_ports(
             if own_ports.contains(&host) || !BindProbe.in_use(host) {
                 continue;
             }
-            let holder = match engine.container_publishing(host).await {
-                Some(c) => format!("container `{c}` publishes it"),
+            let holder = match engine.port_holder(host, &project.name, own).await {
+                Some(PortHolder::Own) => continue,
+                Some(other) => other.to_string(),
                 None => "another process on this host listens on it".to_string(),
             };
             return Err(Error::PortBusy {

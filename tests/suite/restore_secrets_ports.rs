@@ -1,0 +1,150 @@
+//! Own what you touch: a restored copy takes its own domain and project,
+//! secrets never reach a message, and a port held by the instance's own
+//! container (however a killed start left it) is not a conflict, while one
+//! held by another container names that container.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
+
+use super::common::Fixture;
+use super::engine_harness::{EngineTest, IMAGE};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn docker() -> Docker {
+    runtime().block_on(async {
+        Docker::connect_with_defaults()
+            .unwrap()
+            .negotiate_version()
+            .await
+            .unwrap()
+    })
+}
+
+/// Whether something listens on host `port` (the probe start uses).
+fn port_busy(port: u16) -> bool {
+    std::net::TcpListener::bind(("0.0.0.0", port)).is_err()
+}
+
+// ---------------------------------------------------------------- ports
+
+const WEB: &str = r#"
+services:
+  web:
+    image: busybox:latest
+    command: ["httpd", "-f", "-p", "8080", "-h", "/tmp"]
+    ports:
+      - "${WEB_PORT}:8080"
+    stop_grace_period: 1s
+"#;
+
+fn web_port(f: &Fixture, name: &str) -> u16 {
+    f.registry()["instances"][name]["ports"]["web"]
+        .as_u64()
+        .unwrap() as u16
+}
+
+#[test]
+fn start_after_a_start_killed_while_the_engine_starts_its_container_converges() {
+    let Some(t) = EngineTest::new("start_after_a_killed_start", &["web"], WEB, "") else {
+        return;
+    };
+    t.f.run(&["up", "k"]).success();
+    let port = web_port(&t.f, "k");
+    let project = format!("{}-k", t.stack);
+    // A killed start leaves the engine starting the container: it listens
+    // on the port while the container is still listed as not running.
+    // Several rounds, each killed at the moment the port is taken.
+    for round in 0..3 {
+        t.f.run(&["stop", "k"]).success();
+        assert!(!port_busy(port), "round {round}: port {port} still held");
+        let mut child =
+            t.f.command(&["start", "k"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !port_busy(port) {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the start never took port {port}"
+            );
+            std::hint::spin_loop();
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let run = t.f.run(&["start", "k"]).success();
+        assert!(
+            !run.stderr.contains("is taken"),
+            "round {round}: {}",
+            run.stderr
+        );
+        let containers = t.project(&project);
+        assert_eq!(containers.len(), 1, "round {round}: {containers:?}");
+        assert_eq!(containers[0].2, "running", "round {round}");
+    }
+}
+
+#[test]
+fn a_foreign_container_holding_a_port_is_named_with_its_instance() {
+    let Some(t) = EngineTest::new("a_foreign_container_holding_a_port", &["web"], WEB, "") else {
+        return;
+    };
+    t.f.run(&["create", "a"]).success();
+    let port = web_port(&t.f, "a");
+    // Another stack's instance (labelled with this test's stack so the
+    // harness removes it) publishes the port first.
+    let name = format!("{}-squatter", t.stack);
+    let labels = HashMap::from([
+        (
+            "com.docker.compose.project".to_string(),
+            "elsewhere-x".to_string(),
+        ),
+        ("com.docker.compose.service".to_string(), "web".to_string()),
+        ("mrctl.stack".to_string(), t.stack.clone()),
+        ("mrctl.instance".to_string(), "x".to_string()),
+    ]);
+    let body = ContainerCreateBody {
+        image: Some(IMAGE.to_string()),
+        cmd: Some(vec!["sleep".into(), "600".into()]),
+        labels: Some(labels),
+        exposed_ports: Some(vec!["8080/tcp".to_string()]),
+        host_config: Some(HostConfig {
+            port_bindings: Some(HashMap::from([(
+                "8080/tcp".to_string(),
+                Some(vec![PortBinding {
+                    host_ip: None,
+                    host_port: Some(port.to_string()),
+                }]),
+            )])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let d = docker();
+    runtime().block_on(async {
+        d.create_container(
+            Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+            body,
+        )
+        .await
+        .unwrap();
+        d.start_container(&name, None).await.unwrap();
+    });
+    t.f.run(&["start", "a"]).code(5).stderr_is(&format!(
+        "error: port {port} of service `web` of instance `a` is taken: container `{name}` of instance `x` of stack `{}` (project `elsewhere-x`) publishes it\n",
+        t.stack
+    ));
+    assert!(t.project(&format!("{}-a", t.stack)).is_empty());
+}
