@@ -148,3 +148,103 @@ fn a_foreign_container_holding_a_port_is_named_with_its_instance() {
     ));
     assert!(t.project(&format!("{}-a", t.stack)).is_empty());
 }
+
+// ---------------------------------------------------------------- restore
+
+fn env_value(f: &Fixture, name: &str, key: &str) -> Option<String> {
+    f.read(&format!(".instances/{name}/.env"))
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+}
+
+#[test]
+fn restore_as_takes_the_new_names_domain_and_project() {
+    let f = Fixture::mindroom();
+    f.run(&["create", "orig"]).success();
+    f.run(&["backup", "orig", "-o", "orig.tgz"]).success();
+    // A copy beside the original: its own domain and project.
+    f.run(&["restore", "orig.tgz", "--as", "twin"]).success();
+    let reg = f.registry();
+    assert_eq!(reg["instances"]["twin"]["domain"], "twin.localhost");
+    assert_eq!(reg["instances"]["twin"]["project"], "mindroom-twin");
+    // The original gone, a copy must still not take its domain: creating
+    // the original's name again works.
+    f.run(&["clean", "orig", "--yes"]).success();
+    f.run(&["restore", "orig.tgz", "--as", "copy"]).success();
+    let reg = f.registry();
+    assert_eq!(reg["instances"]["copy"]["domain"], "copy.localhost");
+    assert_eq!(reg["instances"]["copy"]["project"], "mindroom-copy");
+    assert_eq!(
+        env_value(&f, "copy", "INSTANCE_DOMAIN").as_deref(),
+        Some("copy.localhost")
+    );
+    assert_eq!(
+        env_value(&f, "copy", "COMPOSE_PROJECT_NAME").as_deref(),
+        Some("mindroom-copy")
+    );
+    f.run(&["create", "orig"]).success();
+    assert_eq!(
+        f.registry()["instances"]["orig"]["domain"],
+        "orig.localhost"
+    );
+}
+
+#[test]
+fn restore_domain_option_and_a_taken_domain_is_a_conflict() {
+    let f = Fixture::mindroom();
+    f.run(&["create", "orig", "orig.example.com"]).success();
+    f.run(&["backup", "orig", "-o", "orig.tgz"]).success();
+    f.run(&[
+        "restore",
+        "orig.tgz",
+        "--as",
+        "c",
+        "--domain",
+        "c.example.com",
+    ])
+    .success();
+    assert_eq!(f.registry()["instances"]["c"]["domain"], "c.example.com");
+    assert_eq!(
+        env_value(&f, "c", "INSTANCE_DOMAIN").as_deref(),
+        Some("c.example.com")
+    );
+    let before = f.snapshot();
+    f.run(&["restore", "orig.tgz", "--as", "d", "--domain", "orig.example.com"])
+        .code(5)
+        .stderr_is(
+            "error: domain `orig.example.com` for instance `d` is taken: instance `orig` already uses it\n",
+        );
+    f.run(&["restore", "orig.tgz", "--as", "d", "--domain", "bad domain"])
+        .code(2)
+        .stderr_has("error: invalid domain `bad domain`");
+    super::common::assert_same(&before, &f.snapshot(), "a refused restore");
+    // Restored under its own name, the instance keeps its domain.
+    f.run(&["clean", "orig", "--yes"]).success();
+    f.run(&["restore", "orig.tgz"]).success();
+    assert_eq!(
+        f.registry()["instances"]["orig"]["domain"],
+        "orig.example.com"
+    );
+}
+
+#[test]
+fn a_taken_domain_or_project_at_create_is_a_conflict() {
+    let f = Fixture::mindroom();
+    f.run(&["create", "prod", "prod.example.com"]).success();
+    f.run(&["create", "x", "prod.example.com"])
+        .code(5)
+        .stderr_is(
+            "error: domain `prod.example.com` for instance `x` is taken: instance `prod` already uses it\n",
+        );
+    let g = Fixture::new(&format!(
+        "project_name = \"fixed\"\n{}",
+        super::common::MINDROOM.replace(
+            "[ports.base]",
+            "[ports]\nhost_check = false\n\n[ports.base]"
+        )
+    ));
+    g.run(&["create", "a"]).success();
+    g.run(&["create", "b"]).code(5).stderr_is(
+        "error: project `fixed` for instance `b` is taken: instance `a` already uses it (`project_name` in `mrctl.toml` gives it)\n",
+    );
+}

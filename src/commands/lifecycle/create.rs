@@ -95,18 +95,17 @@ pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
     };
     for (other, inst) in &locked.registry.instances {
         if inst.project == project {
-            return Err(Error::PathExists {
-                path: stack.config_path.clone(),
-                reason: format!(
-                    "`project_name` gives project `{project}` for `{}`, which instance `{other}` already uses",
-                    spec.name
-                ),
+            return Err(Error::ProjectTaken {
+                project,
+                instance: spec.name.clone(),
+                holder: other.clone(),
             });
         }
         if inst.domain == domain {
-            return Err(Error::InvalidDomain {
+            return Err(Error::DomainTaken {
                 domain,
-                reason: format!("instance `{other}` already uses it"),
+                instance: spec.name.clone(),
+                holder: other.clone(),
             });
         }
     }
