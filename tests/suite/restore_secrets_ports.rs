@@ -248,3 +248,128 @@ fn a_taken_domain_or_project_at_create_is_a_conflict() {
         "error: project `fixed` for instance `b` is taken: instance `a` already uses it (`project_name` in `mrctl.toml` gives it)\n",
     );
 }
+
+// ---------------------------------------------------------------- secrets
+
+/// An env template with one generated secret under a key that does not
+/// look secret (so only `secrets.json` says it is one).
+const SECRET_ENV: &str = "INSTANCE_NAME={{ name }}\n\
+    {% for port_name, port in ports|items %}{{ port_name|upper }}_PORT={{ port }}\n{% endfor %}\
+    APP_SEED={{ secret(\"seed\") }}\n";
+
+/// An operator's key added to the env file: masked by its name.
+const OPERATOR_KEY: &str = "tok3nOperatorValue9";
+
+/// Creates instance `a` with a generated secret and an operator's key;
+/// returns the generated secret.
+fn with_secrets(f: &Fixture) -> String {
+    f.write("templates/env.j2", SECRET_ENV);
+    f.run(&["create", "a"]).success();
+    let mut env = f.read(".instances/a/.env");
+    env.push_str(&format!("SECRET_KEY={OPERATOR_KEY}\n"));
+    f.write(".instances/a/.env", &env);
+    let secrets: HashMap<String, String> =
+        serde_json::from_str(&f.read(".instances/a/secrets.json")).unwrap();
+    let seed = secrets["seed"].clone();
+    assert!(seed.len() >= 4, "{seed}");
+    seed
+}
+
+/// Runs `args` plainly and with `-vvv`: it ends with `code`, says `***`
+/// where the secret was, and neither output holds a secret.
+fn masked_run(f: &Fixture, what: &str, args: &[&str], code: i32, secrets: &[&str]) {
+    for verbose in [false, true] {
+        let mut all = Vec::new();
+        if verbose {
+            all.push("-vvv");
+        }
+        all.extend_from_slice(args);
+        let run = f.run(&all);
+        assert_eq!(run.code, code, "{what} {all:?}: {run:#?}");
+        assert!(run.stderr.contains("***"), "{what} {all:?}: {run:#?}");
+        for s in secrets {
+            assert!(
+                !run.stderr.contains(s) && !run.stdout.contains(s),
+                "{what} {all:?}: the secret shows: {run:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn secrets_in_validation_errors_are_masked() {
+    let f = Fixture::new(&format!(
+        "{}\n[instances]\nenv_template = \"templates/env.j2\"\n",
+        super::common::MINDROOM.replace(
+            "[ports.base]",
+            "[ports]\nhost_check = false\n\n[ports.base]"
+        )
+    ));
+    let seed = with_secrets(&f);
+    let secrets = [seed.as_str(), OPERATOR_KEY];
+    for (what, field) in [
+        ("mem_limit", "mem_limit: \"${SECRET_KEY}\""),
+        ("cpus", "cpus: \"${APP_SEED}\""),
+        ("volume", "volumes: [\"${APP_SEED}:/data\"]"),
+    ] {
+        f.write(
+            "docker-compose.yml",
+            &format!("services:\n  backend:\n    image: busybox:latest\n    {field}\n"),
+        );
+        // `backup` loads the project before it needs the engine.
+        masked_run(&f, what, &["backup", "a", "-o", "a.tgz"], 3, &secrets);
+    }
+}
+
+#[test]
+fn secrets_in_engine_errors_and_warnings_are_masked() {
+    let Some(t) = EngineTest::new(
+        "secrets_in_engine_errors",
+        &["web"],
+        WEB,
+        "[instances]\nenv_template = \"templates/env.j2\"\n",
+    ) else {
+        return;
+    };
+    let seed = with_secrets(&t.f);
+    let secrets = [seed.as_str(), OPERATOR_KEY];
+    let service = |field: &str| {
+        format!(
+            "services:\n  web:\n    image: busybox:latest\n    command: [\"sleep\", \"600\"]\n    {field}\n"
+        )
+    };
+    let cases = [
+        (
+            "image",
+            "services:\n  web:\n    image: \"busybox:${SECRET_KEY}\"\n".to_string(),
+        ),
+        ("user", service("user: \"${APP_SEED}\"")),
+        ("working_dir", service("working_dir: \"rel-${SECRET_KEY}\"")),
+        (
+            "extra_hosts",
+            service("extra_hosts: [\"db:${SECRET_KEY}\"]"),
+        ),
+        (
+            "network name",
+            format!(
+                "{}networks:\n  default:\n    name: \"net-${{APP_SEED}}\"\n    external: true\n",
+                service("stop_grace_period: 1s")
+            ),
+        ),
+    ];
+    for (what, compose) in cases {
+        t.f.write("docker-compose.yml", &compose);
+        masked_run(&t.f, what, &["start", "a"], 1, &secrets);
+        // What a failed start left is removed before the next case.
+        t.f.run(&["stop", "a"]).success();
+        for (_, id, _) in t.project(&format!("{}-a", t.stack)) {
+            t.remove_container(&id);
+        }
+    }
+    // A warning: status reports an instance whose compose file it cannot read.
+    t.f.write(
+        "docker-compose.yml",
+        &service("mem_limit: \"${SECRET_KEY}\""),
+    );
+    masked_run(&t.f, "status warning", &["status", "a"], 0, &secrets);
+}

@@ -96,6 +96,8 @@ impl PullBars {
     }
 
     fn event(&self, p: &Printer, e: &Event) {
+        // Bars write to the terminal themselves: mask the image names here.
+        let mask = |image: &str| crate::mask::mask(image).into_owned();
         let Some(multi) = &self.multi else {
             return print_event(p, e);
         };
@@ -109,7 +111,7 @@ impl PullBars {
                     )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
-                bar.set_message(image.clone());
+                bar.set_message(mask(image));
                 bars.insert(image.clone(), bar);
             }
             Event::PullProgress {
@@ -126,7 +128,7 @@ impl PullBars {
                 if let Some(bar) = bars.remove(image) {
                     bar.finish_and_clear();
                 }
-                let _ = multi.println(format!("  pulled image `{image}`"));
+                let _ = multi.println(format!("  pulled image `{}`", mask(image)));
             }
             other => {
                 drop(bars);
