@@ -297,6 +297,10 @@ pub struct RestoreArgs {
     /// Restore under another name (a copy beside the original).
     #[arg(long = "as", value_name = "NAME")]
     pub as_name: Option<String>,
+    /// Domain of the restored instance (default: the original's when restored
+    /// under its own name and free, else `default_domain` of the new name).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
     /// Replace an existing instance of that name (its containers, volumes and data).
     #[arg(long)]
     pub force: bool,

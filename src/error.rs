@@ -17,7 +17,8 @@ pub mod exit {
     pub const CONFIG: i32 = 3;
     /// Something named does not exist: an instance, the stack directory.
     pub const NOT_FOUND: i32 = 4;
-    /// The request conflicts with what exists: instance exists, port or index taken.
+    /// The request conflicts with what exists: instance exists, port, index,
+    /// domain or project taken.
     pub const CONFLICT: i32 = 5;
     /// The Docker engine cannot be reached.
     pub const DOCKER_UNAVAILABLE: i32 = 6;
@@ -105,6 +106,24 @@ pub enum Error {
         port_name: String,
         instance: String,
         conflict: PortConflict,
+    },
+
+    #[error(
+        "domain `{domain}` for instance `{instance}` is taken: instance `{holder}` already uses it"
+    )]
+    DomainTaken {
+        domain: String,
+        instance: String,
+        holder: String,
+    },
+
+    #[error(
+        "project `{project}` for instance `{instance}` is taken: instance `{holder}` already uses it (`project_name` in `mrctl.toml` gives it)"
+    )]
+    ProjectTaken {
+        project: String,
+        instance: String,
+        holder: String,
     },
 
     #[error("index {index} for instance `{instance}` is already held by instance `{holder}`")]
@@ -230,7 +249,7 @@ pub enum Error {
     #[error(
         "the compose project `{project}` of instance `{instance}` is already used on this engine by {owner}: choose another instance name, or make `project_name` in mrctl.toml unique to this stack directory"
     )]
-    ProjectTaken {
+    ProjectInUse {
         project: String,
         instance: String,
         owner: String,
@@ -288,12 +307,14 @@ impl Error {
             Error::InstanceExists { .. }
             | Error::PortUnavailable { .. }
             | Error::IndexTaken { .. }
+            | Error::DomainTaken { .. }
+            | Error::ProjectTaken { .. }
             | Error::NoFreePort { .. }
             | Error::NoFreeIndex { .. }
             | Error::PathExists { .. }
             | Error::UnsafeDelete { .. } => exit::CONFLICT,
             Error::DockerUnavailable { .. } => exit::DOCKER_UNAVAILABLE,
-            Error::PortBusy { .. } | Error::Foreign { .. } | Error::ProjectTaken { .. } => {
+            Error::PortBusy { .. } | Error::Foreign { .. } | Error::ProjectInUse { .. } => {
                 exit::CONFLICT
             }
             Error::EngineTimeout { .. } => exit::DOCKER_UNAVAILABLE,

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod envfile;
 pub mod error;
 pub mod identity;
+pub mod mask;
 pub mod names;
 pub mod output;
 pub mod ports;
@@ -78,12 +79,17 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         .unwrap_or(exit::FAILURE)
 }
 
-/// Prints `error: <sentence>` and a `caused by:` line per cause.
+/// Prints `error: <sentence>` and a `caused by:` line per cause, with the
+/// loaded instances' secrets masked.
 fn report(err: &anyhow::Error) {
     let mut stderr = anstream::stderr().lock();
-    let _ = writeln!(stderr, "{RED}error:{RED:#} {err}");
+    let _ = writeln!(
+        stderr,
+        "{RED}error:{RED:#} {}",
+        mask::mask(&err.to_string())
+    );
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let _ = writeln!(stderr, "  caused by: {}", mask::mask(&cause.to_string()));
     }
 }
 
@@ -104,7 +110,7 @@ fn init_tracing(verbose: u8) {
     let filter = filter.add_directive(engine::LOG_CAP.parse().expect("static directive"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| mask::Masked(std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

@@ -25,6 +25,11 @@ pub struct Printer {
     pub json: bool,
 }
 
+/// A message with the loaded instances' secrets replaced by `***`.
+fn masked(msg: impl Display) -> String {
+    crate::mask::mask(&msg.to_string()).into_owned()
+}
+
 fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = anstream::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
@@ -35,23 +40,28 @@ fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 impl Printer {
-    /// A message for the user on stderr (silenced by `-q`).
+    /// A message for the user on stderr (silenced by `-q`). Messages,
+    /// like warnings and errors, have the instances' secrets masked.
     pub fn message(&self, msg: impl Display) {
         if !self.quiet {
-            let _ = writeln!(anstream::stderr(), "{msg}");
+            let _ = writeln!(anstream::stderr(), "{}", masked(msg));
         }
     }
 
     /// A success message with a green mark.
     pub fn success(&self, msg: impl Display) {
         if !self.quiet {
-            let _ = writeln!(anstream::stderr(), "{GREEN}✔{GREEN:#} {msg}");
+            let _ = writeln!(anstream::stderr(), "{GREEN}✔{GREEN:#} {}", masked(msg));
         }
     }
 
     /// A warning on stderr (not silenced by `-q`).
     pub fn warn(&self, msg: impl Display) {
-        let _ = writeln!(anstream::stderr(), "{YELLOW}warning:{YELLOW:#} {msg}");
+        let _ = writeln!(
+            anstream::stderr(),
+            "{YELLOW}warning:{YELLOW:#} {}",
+            masked(msg)
+        );
     }
 
     /// Text on stdout, exactly as given.

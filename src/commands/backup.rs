@@ -45,6 +45,11 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     let m = &extracted.manifest;
     let name = args.as_name.clone().unwrap_or_else(|| m.instance.clone());
     crate::names::validate_instance_name(&name)?;
+    let domain = args
+        .domain
+        .as_deref()
+        .map(crate::names::validate_domain)
+        .transpose()?;
     let p = ctx.printer;
     if m.stack != stack.name() {
         p.warn(format!(
@@ -56,6 +61,20 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     let rt = super::runtime()?;
     let engine = rt.block_on(Engine::connect());
     let registry = registry_file(&stack).load()?;
+    // Refused before anything happens (create checks again under the lock).
+    if let Some(d) = &domain
+        && let Some((holder, _)) = registry
+            .instances
+            .iter()
+            .find(|(other, i)| **other != name && &i.domain == d)
+    {
+        return Err(Error::DomainTaken {
+            domain: d.clone(),
+            instance: name.clone(),
+            holder: holder.clone(),
+        }
+        .into());
+    }
     if registry.instances.contains_key(&name) {
         if !args.force {
             return Err(anyhow::Error::new(Error::InstanceExists {
@@ -99,7 +118,14 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
             ));
         }
     }
-    let domain_free = !registry.instances.values().any(|i| i.domain == old.domain);
+    // A copy under another name is another instance: it takes that name's
+    // default domain (and project), never the original's, so the original
+    // can be restored or created again beside it.
+    let domain = domain.or_else(|| {
+        let same_name = name == m.instance;
+        let free = !registry.instances.values().any(|i| i.domain == old.domain);
+        (same_name && free).then(|| old.domain.clone())
+    });
     let index_free = registry.index_holder(old.index).is_none();
     let tier = old
         .tier
@@ -113,7 +139,7 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     }
     let spec = super::lifecycle::create::Spec {
         name: name.clone(),
-        domain: domain_free.then(|| old.domain.clone()),
+        domain,
         index: index_free
             .then_some(old.index)
             .filter(|_| crate::names::numeric_index(&name).is_none()),

@@ -360,9 +360,20 @@ pub fn instance_variables(
     let files = InstanceFiles::in_dir(stack.instance_dir(name));
     let text = std::fs::read_to_string(&files.env).map_err(|e| Error::io("read", &files.env, e))?;
     let mut vars = crate::envfile::parse_env(&text);
+    let file_keys: Vec<String> = vars.keys().cloned().collect();
     for (k, v) in std::env::vars() {
         vars.insert(k, v);
     }
+    // From here on, whatever this process prints hides the instance's
+    // secrets (generated ones, and the env file's variables whose key names
+    // a secret, as they are in force), wherever they were interpolated.
+    let generated = crate::render::Secrets::load(&files.secrets)
+        .map(|s| s.values())
+        .unwrap_or_default();
+    crate::mask::register_instance(
+        &generated,
+        vars.iter().filter(|(k, _)| file_keys.contains(k)),
+    );
     Ok(vars)
 }
 
@@ -431,9 +442,10 @@ where
             use std::io::Write;
             let _ = writeln!(
                 err,
-                "{}error:{} instance `{name}`: {e:#}",
+                "{}error:{} instance `{name}`: {}",
                 crate::output::RED,
-                crate::output::RED.render_reset()
+                crate::output::RED.render_reset(),
+                crate::mask::mask(&format!("{e:#}"))
             );
         }
     }

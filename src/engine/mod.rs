@@ -5,6 +5,7 @@
 
 mod archive;
 mod exec;
+mod holders;
 mod logs;
 mod ops;
 pub mod owned;
@@ -21,6 +22,7 @@ use futures_util::StreamExt;
 use crate::error::Error;
 
 pub use exec::ExecOptions;
+pub use holders::PortHolder;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
 pub use owned::{Foreign, Labelled, Owned};

@@ -86,7 +86,7 @@ fn invalid_domains() {
     refused(
         &f,
         &["create", "x", "prod.example.com"],
-        2,
+        5,
         "instance `prod` already uses it",
     );
 }

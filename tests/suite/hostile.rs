@@ -130,7 +130,7 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
     cases.push(case(
         "domain already used",
         &["create", "x", "live.localhost"],
-        2,
+        5,
         "instance `live` already uses it",
     ));
     // Ports.

@@ -13,3 +13,4 @@ mod operate;
 mod ownership;
 mod reliability;
 mod render;
+mod restore_secrets_ports;

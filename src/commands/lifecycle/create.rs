@@ -100,7 +100,7 @@ fn check_project_free(
             continue;
         }
         if let crate::identity::Ownership::Foreign(owner) = identity.classify(&r.labels) {
-            return Err(Error::ProjectTaken {
+            return Err(Error::ProjectInUse {
                 project: project.to_string(),
                 instance: instance.to_string(),
                 owner: format!("{owner} ({} `{}`)", r.kind, r.name),
@@ -157,18 +157,17 @@ pub fn create(
     }
     for (other, inst) in &locked.registry.instances {
         if inst.project == project {
-            return Err(Error::PathExists {
-                path: stack.config_path.clone(),
-                reason: format!(
-                    "`project_name` gives project `{project}` for `{}`, which instance `{other}` already uses",
-                    spec.name
-                ),
+            return Err(Error::ProjectTaken {
+                project,
+                instance: spec.name.clone(),
+                holder: other.clone(),
             });
         }
         if inst.domain == domain {
-            return Err(Error::InvalidDomain {
+            return Err(Error::DomainTaken {
                 domain,
-                reason: format!("instance `{other}` already uses it"),
+                instance: spec.name.clone(),
+                holder: other.clone(),
             });
         }
     }

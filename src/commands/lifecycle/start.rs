@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::super::{Ctx, instance_lock, instance_project, lookup, registry_file};
 use crate::compose::{Condition, Project};
-use crate::engine::{ContainerInfo, Engine, Event, UpOptions};
+use crate::engine::{ContainerInfo, Engine, Event, PortHolder, UpOptions};
 use crate::error::Error;
 use crate::output::Printer;
 use crate::ports::{BindProbe, HostProbe};
@@ -101,6 +101,8 @@ impl PullBars {
     }
 
     fn event(&self, p: &Printer, e: &Event) {
+        // Bars write to the terminal themselves: mask the image names here.
+        let mask = |image: &str| crate::mask::mask(image).into_owned();
         let Some(multi) = &self.multi else {
             return print_event(p, e);
         };
@@ -114,7 +116,7 @@ impl PullBars {
                     )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
-                bar.set_message(image.clone());
+                bar.set_message(mask(image));
                 bars.insert(image.clone(), bar);
             }
             Event::PullProgress {
@@ -131,7 +133,7 @@ impl PullBars {
                 if let Some(bar) = bars.remove(image) {
                     bar.finish_and_clear();
                 }
-                let _ = multi.println(format!("  pulled image `{image}`"));
+                let _ = multi.println(format!("  pulled image `{}`", mask(image)));
             }
             other => {
                 drop(bars);
@@ -198,8 +200,9 @@ async fn check_ports(
             if own_ports.contains(&host) || !BindProbe.in_use(host) {
                 continue;
             }
-            let holder = match engine.container_publishing(host).await {
-                Some(c) => format!("container `{c}` publishes it"),
+            let holder = match engine.port_holder(host, &project.name, own).await {
+                Some(PortHolder::Own) => continue,
+                Some(other) => other.to_string(),
                 None => "another process on this host listens on it".to_string(),
             };
             return Err(Error::PortBusy {
