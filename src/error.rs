@@ -231,6 +231,9 @@ pub enum Error {
         total: usize,
     },
 
+    #[error("cannot write to standard output: it is closed")]
+    StdoutClosed,
+
     #[error("cannot {action} `{}`: {err}", path.display())]
     Io {
         action: &'static str,
@@ -268,6 +271,7 @@ impl Error {
             | Error::ImageUnavailable { .. }
             | Error::ServiceFailed { .. }
             | Error::Partial { .. }
+            | Error::StdoutClosed
             | Error::Io { .. } => exit::FAILURE,
             Error::Unhealthy { .. } | Error::DoctorProblems { .. } => exit::UNHEALTHY,
             Error::BadArchive { .. } => exit::CONFIG,

@@ -11,3 +11,4 @@ mod hostile;
 mod operate;
 mod reliability;
 mod render;
+mod roots_and_files;
