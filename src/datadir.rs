@@ -22,7 +22,9 @@ pub struct Marker {
 
 /// Reads a directory's marker, if it has one that parses.
 pub fn read_marker(dir: &Path) -> Option<Marker> {
-    let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
+    let text =
+        crate::fsutil::read_to_string_limited(&dir.join(MARKER), crate::fsutil::FileKind::Marker)
+            .ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -193,26 +195,110 @@ pub fn remove_checked(dir: &Path, root: &Path, expected: &Marker) -> Result<Remo
         crate::render::random_secret(8).unwrap_or_default()
     ));
     std::fs::rename(dir, &trash).map_err(|e| Error::io("move aside for deletion", dir, e))?;
-    std::fs::remove_dir_all(&trash).map_err(|e| Error::io("delete", &trash, e))?;
+    remove_marker_last(&trash)?;
     Ok(Removed::Deleted)
 }
 
-/// Removes trash left under `root` by a deletion that was killed. Call under
-/// the registry lock, when no deletion is in flight.
-pub fn purge_trash(root: &Path) {
+/// Deletes a marked directory with its marker last: a deletion killed
+/// midway leaves the marker in place, so the rest is still recognised as
+/// mrctl's own and removed later by [`remove_own_leftovers`].
+fn remove_marker_last(dir: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("delete", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("delete", dir, e))?;
+        if entry.file_name() == MARKER {
+            continue;
+        }
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let removed = if is_dir {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| Error::io("delete", &path, e))?;
+    }
+    let marker = dir.join(MARKER);
+    match std::fs::remove_file(&marker) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("delete", &marker, e)),
+    }
+    std::fs::remove_dir(dir).map_err(|e| Error::io("delete", dir, e))
+}
+
+/// Prefix of the staging directory a `create` renders an instance's files
+/// into (beside their final place, under the instances directory).
+pub const STAGING_PREFIX: &str = ".staging-";
+
+/// Removes what killed work of stack `stack` left directly under `root`:
+/// trash of a deletion (`.mrctl-trash-<instance>-…`) and, when `staging`,
+/// staging directories of a create (`.staging-<instance>-…`). Only a real
+/// directory whose marker mrctl wrote for this stack and for the instance
+/// its name says is removed; anything else with such a name was not made by
+/// mrctl and is left alone. The one exception holds nothing to lose: an
+/// empty directory (or one holding only an empty marker), which is what a
+/// create killed between making its staging directory and writing the marker
+/// leaves; it is removed with `rmdir`, which refuses a directory with
+/// anything in it. Call under the registry lock, when no create or deletion
+/// is in flight.
+pub fn remove_own_leftovers(root: &Path, stack: &str, staging: bool) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(TRASH_PREFIX)
-        {
-            tracing::debug!(dir = %entry.path().display(), "removing trash left by a killed deletion");
-            let _ = std::fs::remove_dir_all(entry.path());
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let rest = match name.strip_prefix(TRASH_PREFIX) {
+            Some(rest) => rest,
+            None if staging => match name.strip_prefix(STAGING_PREFIX) {
+                Some(rest) => rest,
+                None => continue,
+            },
+            None => continue,
+        };
+        let path = entry.path();
+        if !is_own_leftover(&path, rest, stack) {
+            if holds_nothing(&path) {
+                let _ = std::fs::remove_file(path.join(MARKER));
+                let _ = std::fs::remove_dir(&path);
+            } else {
+                tracing::debug!(dir = %path.display(), "leaving alone a directory mrctl did not mark");
+            }
+            continue;
         }
+        tracing::debug!(dir = %path.display(), "removing what a killed create or deletion left");
+        let _ = remove_marker_last(&path);
     }
+}
+
+/// A real directory that is empty, or holds only an empty marker file.
+fn holds_nothing(path: &Path) -> bool {
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
+    let Ok(entries) = std::fs::read_dir(path).map(|e| e.collect::<Vec<_>>()) else {
+        return false;
+    };
+    is_dir
+        && entries.iter().all(|e| {
+            e.as_ref().is_ok_and(|e| {
+                e.file_name() == MARKER && e.metadata().is_ok_and(|m| m.is_file() && m.len() == 0)
+            })
+        })
+}
+
+/// A real directory (not a symlink) whose marker names `stack` and the
+/// instance that `rest` (`<instance>-<random>`) starts with.
+fn is_own_leftover(path: &Path, rest: &str, stack: &str) -> bool {
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir());
+    if !is_dir {
+        return false;
+    }
+    read_marker(path).is_some_and(|m| {
+        m.stack == stack
+            && rest
+                .strip_prefix(m.instance.as_str())
+                .is_some_and(|r| r.starts_with('-'))
+    })
 }
 
 #[cfg(test)]
@@ -278,6 +364,51 @@ mod tests {
         let dotted = root.path().join("a/../..");
         let err = remove_checked(&dotted, root.path(), &marker("x")).unwrap_err();
         assert!(err.to_string().contains("not inside"), "{err}");
+    }
+
+    #[test]
+    fn leftovers_are_removed_only_when_marked_for_this_stack() {
+        let root = tempfile::tempdir().unwrap();
+        let make = |name: &str, marker: Option<Marker>| {
+            let dir = root.path().join(name);
+            std::fs::create_dir_all(dir.join("sub")).unwrap();
+            std::fs::write(dir.join("sub/file"), "x").unwrap();
+            if let Some(m) = marker {
+                write_marker(&dir, &m).unwrap();
+            }
+            dir
+        };
+        let other_stack = Marker {
+            stack: "t".into(),
+            ..marker("a")
+        };
+        let kept = [
+            make(".staging-a-by-hand", None),
+            make(".mrctl-trash-a-by-hand", None),
+            make(".staging-a-1", Some(other_stack)),
+            make(".staging-b-1", Some(marker("a"))),
+            make(".staging-ab", Some(marker("a"))),
+        ];
+        // A deletion killed midway: the marker is deleted last, so it is still there.
+        let half = make(".mrctl-trash-a-2", Some(marker("a")));
+        std::fs::remove_dir_all(half.join("sub")).unwrap();
+        let staging = make(".staging-a-3", Some(marker("a")));
+        // A create killed before its marker was written: nothing to lose.
+        let empty = root.path().join(".staging-a-4");
+        std::fs::create_dir(&empty).unwrap();
+        let unwritten = root.path().join(".staging-a-5");
+        std::fs::create_dir(&unwritten).unwrap();
+        std::fs::write(unwritten.join(MARKER), "").unwrap();
+        remove_own_leftovers(root.path(), "s", false);
+        assert!(!half.exists());
+        assert!(staging.exists(), "staging only when asked");
+        remove_own_leftovers(root.path(), "s", true);
+        assert!(!staging.exists());
+        assert!(!empty.exists());
+        assert!(!unwritten.exists());
+        for dir in &kept {
+            assert!(dir.join("sub/file").is_file(), "{}", dir.display());
+        }
     }
 
     #[cfg(unix)]

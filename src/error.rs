@@ -280,6 +280,9 @@ pub enum Error {
         total: usize,
     },
 
+    #[error("cannot write to standard output: it is closed")]
+    StdoutClosed,
+
     #[error("cannot {action} `{}`: {err}", path.display())]
     Io {
         action: &'static str,
@@ -322,6 +325,7 @@ impl Error {
             | Error::ImageUnavailable { .. }
             | Error::ServiceFailed { .. }
             | Error::Partial { .. }
+            | Error::StdoutClosed
             | Error::Io { .. } => exit::FAILURE,
             Error::Unhealthy { .. } | Error::DoctorProblems { .. } => exit::UNHEALTHY,
             Error::BadArchive { .. } => exit::CONFIG,

@@ -10,6 +10,7 @@ pub mod datadir;
 pub mod engine;
 pub mod envfile;
 pub mod error;
+pub mod fsutil;
 pub mod identity;
 pub mod mask;
 pub mod names;

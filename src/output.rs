@@ -1,9 +1,12 @@
 //! The one printer: data (tables, JSON, values) on stdout; messages, warnings
 //! and progress on stderr. Colour only on a terminal and never with NO_COLOR
-//! (anstream decides). A closed stdout (`mrctl list | head -1`) is not an error.
+//! (anstream decides). A reader that goes away (`mrctl list | head -1`) is
+//! not an error; a stdout that cannot be written (closed with `>&-`, a full
+//! disk) is.
 
 use std::fmt::Display;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
@@ -30,7 +33,30 @@ fn masked(msg: impl Display) -> String {
     crate::mask::mask(&msg.to_string()).into_owned()
 }
 
+/// Set before `main` when file descriptor 1 was closed at exec, as by
+/// `mrctl list >&-`. The Rust runtime then reopens it on `/dev/null` before
+/// `main`, so every write would "succeed" and the data vanish; this flag
+/// remembers that nobody can read what mrctl prints.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_STDOUT_AT_START: extern "C" fn() = note_stdout_at_start;
+
+/// Runs from `.init_array`, before the runtime touches the standard streams.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+extern "C" fn note_stdout_at_start() {
+    // SAFETY: fcntl(F_GETFD) only queries the descriptor's flags.
+    let closed = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFD) } == -1
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+    STDOUT_CLOSED_AT_START.store(closed, Ordering::Relaxed);
+}
+
 fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
+    if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+        return Err(crate::error::Error::StdoutClosed.into());
+    }
     let mut out = anstream::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),

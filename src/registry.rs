@@ -13,7 +13,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
+use crate::fsutil::{FileKind, read_optional};
 use crate::names;
+use crate::stack::StackConfig;
 
 /// The registry schema version this binary reads and writes.
 /// Version 2 added `stack`, the stack directory's identity; version 1 files
@@ -37,7 +39,7 @@ pub struct Registry {
     /// Ports never handed out (used by something outside mrctl).
     #[serde(default)]
     pub reserved_ports: Vec<u16>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique::instances")]
     pub instances: BTreeMap<String, Instance>,
 }
 
@@ -88,6 +90,7 @@ pub struct Instance {
     pub index: u32,
     pub domain: String,
     pub project: String,
+    #[serde(deserialize_with = "unique::ports")]
     pub ports: IndexMap<String, u16>,
     pub data_dir: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +119,29 @@ impl Registry {
             .map(|(n, _)| n.as_str())
     }
 
+    /// The invariants that need the stack's `mrctl.toml`: every port lies in
+    /// `ports.range` and every tier is defined under `[tiers]`.
+    pub fn check_against(&self, config: &StackConfig) -> std::result::Result<(), String> {
+        let [lo, hi] = config.ports.range;
+        for (name, inst) in &self.instances {
+            for (port_name, port) in &inst.ports {
+                if *port < lo || *port > hi {
+                    return Err(format!(
+                        "instance `{name}` holds port {port} as `{port_name}`, outside `ports.range` {lo}-{hi} of `mrctl.toml`"
+                    ));
+                }
+            }
+            if let Some(tier) = &inst.tier
+                && !config.tiers.contains_key(tier)
+            {
+                return Err(format!(
+                    "instance `{name}` has tier `{tier}`, which `mrctl.toml` does not define (no `[tiers.{tier}]`)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Instance names in display order: numbered instances by number, then the rest by name.
     pub fn names_sorted(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.instances.keys().map(String::as_str).collect();
@@ -136,6 +162,9 @@ impl Registry {
 pub struct RegistryFile {
     pub path: PathBuf,
     pub lock_path: PathBuf,
+    /// The stack's configuration, when known: every load and every write
+    /// then also checks [`Registry::check_against`] it.
+    pub stack: Option<StackConfig>,
 }
 
 /// The registry read under the exclusive lock; `commit` writes it back.
@@ -148,37 +177,70 @@ pub struct Locked {
 }
 
 impl RegistryFile {
+    /// The registry in `dir`, checked only against its own invariants.
     pub fn in_dir(dir: &Path) -> RegistryFile {
         RegistryFile {
             path: dir.join(FILE_NAME),
             lock_path: dir.join(LOCK_NAME),
+            stack: None,
+        }
+    }
+
+    /// The registry of a stack whose `mrctl.toml` is `config`: loads and
+    /// writes also check the invariants that need it (ports in range, tiers).
+    pub fn for_stack(dir: &Path, config: &StackConfig) -> RegistryFile {
+        RegistryFile {
+            stack: Some(config.clone()),
+            ..RegistryFile::in_dir(dir)
         }
     }
 
     /// Reads the registry without the lock (read-only commands): the rename
     /// on write means this sees a whole file. A missing file is empty.
     pub fn load(&self) -> Result<Registry> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => parse(&self.path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Registry::default()),
-            Err(e) => Err(Error::io("read", &self.path, e)),
+        let registry = match read_optional(&self.path, FileKind::Registry)? {
+            Some(text) => parse(&self.path, &text)?,
+            None => Registry::default(),
+        };
+        self.check_stack(&registry)?;
+        Ok(registry)
+    }
+
+    fn check_stack(&self, registry: &Registry) -> Result<()> {
+        match &self.stack {
+            Some(config) => registry
+                .check_against(config)
+                .map_err(|message| Error::Registry {
+                    path: self.path.clone(),
+                    position: None,
+                    message,
+                }),
+            None => Ok(()),
         }
     }
 
     /// Reads one instance's entry without building the others: the fast path
     /// of read-only commands on one instance (`ports`, `info`, `env`). The
-    /// whole file is still checked to be valid JSON of a supported version;
-    /// the other entries are only skipped over. Returns the registry holding
-    /// just that entry (or none) and the number of instances.
+    /// whole file is still checked to be valid JSON of a supported version,
+    /// and the entry read gets every check that concerns it alone (its
+    /// values, a second entry under its name, its duplicate port names, the
+    /// stack's range and tiers). What it skips, for speed: the checks across
+    /// entries (two instances holding one port, index, project or domain)
+    /// and duplicate keys inside the other entries; `load` and `lock` do them.
+    /// Returns the registry holding just that entry (or none) and the number
+    /// of instances.
     pub fn load_one(&self, name: &str) -> Result<(Registry, usize)> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((Registry::default(), 0));
-            }
-            Err(e) => return Err(Error::io("read", &self.path, e)),
+        let Some(text) = read_optional(&self.path, FileKind::Registry)? else {
+            return Ok((Registry::default(), 0));
         };
-        match one::parse(&text, name) {
+        let text = strip_bom(&text);
+        let (registry, count) = self.parse_one(text, name)?;
+        self.check_stack(&registry)?;
+        Ok((registry, count))
+    }
+
+    fn parse_one(&self, text: &str, name: &str) -> Result<(Registry, usize)> {
+        match one::parse(text, name) {
             Ok((version, inst, count)) if version >= 1 && version <= VERSION as u64 => {
                 let mut registry = Registry::default();
                 if let Some(inst) = inst {
@@ -195,7 +257,7 @@ impl RegistryFile {
             }
             // Anything unusual: the full parse gives the precise error.
             _ => {
-                let full = parse(&self.path, &text)?;
+                let full = parse(&self.path, text)?;
                 let count = full.instances.len();
                 let mut registry = Registry::default();
                 if let Some(inst) = full.instances.get(name) {
@@ -333,7 +395,8 @@ impl Locked {
         std::mem::forget(registry);
     }
 
-    /// Writes the registry atomically: temp file, fsync, rename, fsync of the directory.
+    /// Writes the registry atomically: temp file, fsync, rename, fsync of the
+    /// directory. A registry that breaks an invariant is never written.
     pub fn commit(&mut self) -> Result<()> {
         if self.registry.version < VERSION {
             tracing::warn!(
@@ -342,6 +405,15 @@ impl Locked {
                 self.registry.version
             );
             self.registry.version = VERSION;
+        }
+        let broken = |message: String| Error::Registry {
+            path: self.file.path.clone(),
+            position: None,
+            message: format!("the change was not written, it would break the registry: {message}"),
+        };
+        check_values(&self.registry).map_err(broken)?;
+        if let Some(config) = &self.file.stack {
+            self.registry.check_against(config).map_err(broken)?;
         }
         write_atomic(&self.file.path, &to_json(&self.registry), 0o644)
     }
@@ -414,6 +486,7 @@ fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
 /// Parses registry text: syntax first (line and column), then the version,
 /// then the schema with unknown keys refused by name, then the values.
 pub fn parse(path: &Path, text: &str) -> Result<Registry> {
+    let text = strip_bom(text);
     let invalid = |e: serde_json::Error| Error::Registry {
         path: path.to_path_buf(),
         position: (e.line() > 0).then(|| Position {
@@ -488,6 +561,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Registry> {
     Ok(registry)
 }
 
+/// The text without a UTF-8 byte-order mark at its start: an editor may add
+/// one; it is accepted on read and never written.
+fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
@@ -525,8 +604,172 @@ fn check_values(r: &Registry) -> std::result::Result<(), String> {
                 inst.data_dir.display()
             ));
         }
+        check_limits(&key, &inst.limits)?;
+    }
+    check_unique(r)
+}
+
+/// An instance's own limits, as `--memory`/`--cpus`/`--pids` accept them.
+fn check_limits(key: &str, l: &Limits) -> std::result::Result<(), String> {
+    if let Some(m) = &l.memory
+        && crate::units::parse_bytes(m).is_none_or(|b| b < 6 << 20)
+    {
+        return Err(format!(
+            "key `{key}.limits.memory`: `{m}` is not a memory size of at least 6m"
+        ));
+    }
+    if let Some(c) = l.cpus
+        && !(c > 0.0 && c <= 1024.0)
+    {
+        return Err(format!(
+            "key `{key}.limits.cpus`: {c} is not a positive number of CPUs"
+        ));
+    }
+    if let Some(p) = l.pids
+        && p < 1
+    {
+        return Err(format!(
+            "key `{key}.limits.pids`: {p} is not a positive limit"
+        ));
     }
     Ok(())
+}
+
+/// What no two instances may share: a port, an index, a compose project, a
+/// domain. Instances are visited in name order, so the message names the
+/// first holder first.
+fn check_unique(r: &Registry) -> std::result::Result<(), String> {
+    use std::collections::HashMap;
+    let n = r.instances.len();
+    let mut ports: HashMap<u16, (&str, &str)> = HashMap::with_capacity(n * 2);
+    let mut indexes: HashMap<u32, &str> = HashMap::with_capacity(n);
+    let mut projects: HashMap<&str, &str> = HashMap::with_capacity(n);
+    let mut domains: HashMap<String, &str> = HashMap::with_capacity(n);
+    for (name, inst) in &r.instances {
+        for (port_name, port) in &inst.ports {
+            match ports.insert(*port, (name, port_name)) {
+                Some((other, other_port)) if other == name => {
+                    return Err(format!(
+                        "instance `{name}` holds port {port} twice, as `{other_port}` and `{port_name}`"
+                    ));
+                }
+                Some((other, _)) => {
+                    return Err(format!(
+                        "instances `{other}` and `{name}` both hold port {port}"
+                    ));
+                }
+                None => {}
+            }
+        }
+        if let Some(other) = indexes.insert(inst.index, name) {
+            return Err(format!(
+                "instances `{other}` and `{name}` both have index {}",
+                inst.index
+            ));
+        }
+        if let Some(other) = projects.insert(&inst.project, name) {
+            return Err(format!(
+                "instances `{other}` and `{name}` both use compose project `{}`",
+                inst.project
+            ));
+        }
+        if let Some(other) = domains.insert(inst.domain.to_ascii_lowercase(), name) {
+            return Err(format!(
+                "instances `{other}` and `{name}` both use domain `{}`",
+                inst.domain
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Maps that refuse a key written twice: serde would keep the last and the
+/// next write would silently drop the first.
+mod unique {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use indexmap::IndexMap;
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+    use super::Instance;
+
+    trait Map<V>: Default {
+        fn has(&self, key: &str) -> bool;
+        fn put(&mut self, key: String, value: V);
+    }
+
+    impl<V> Map<V> for BTreeMap<String, V> {
+        fn has(&self, key: &str) -> bool {
+            self.contains_key(key)
+        }
+        fn put(&mut self, key: String, value: V) {
+            self.insert(key, value);
+        }
+    }
+
+    impl<V> Map<V> for IndexMap<String, V> {
+        fn has(&self, key: &str) -> bool {
+            self.contains_key(key)
+        }
+        fn put(&mut self, key: String, value: V) {
+            self.insert(key, value);
+        }
+    }
+
+    struct Unique<M, V> {
+        what: &'static str,
+        _m: PhantomData<(M, V)>,
+    }
+
+    impl<'de, M: Map<V>, V: Deserialize<'de>> Visitor<'de> for Unique<M, V> {
+        type Value = M;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "a map of {}", self.what)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<M, A::Error> {
+            let mut out = M::default();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.has(&key) {
+                    return Err(de::Error::custom(format!(
+                        "{} `{key}` is written twice (a second entry would silently replace the first)",
+                        self.what
+                    )));
+                }
+                let value = map.next_value::<V>()?;
+                out.put(key, value);
+            }
+            Ok(out)
+        }
+    }
+
+    fn unique<'de, D: Deserializer<'de>, M: Map<V>, V: Deserialize<'de>>(
+        d: D,
+        what: &'static str,
+    ) -> Result<M, D::Error> {
+        d.deserialize_map(Unique {
+            what,
+            _m: PhantomData,
+        })
+    }
+
+    pub fn instances<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Instance>, D::Error> {
+        unique(d, "instance")
+    }
+
+    pub fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, u16>, D::Error> {
+        unique(d, "port")
+    }
+
+    /// The error for a second entry named `key` (the fast path's visitor).
+    pub fn twice<E: de::Error>(key: &str) -> E {
+        E::custom(format!(
+            "instance `{key}` is written twice (a second entry would silently replace the first)"
+        ))
+    }
 }
 
 /// A visitor that deserializes one named instance and skips the rest.
@@ -549,10 +792,18 @@ mod one {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Found, A::Error> {
             let (mut version, mut inst, mut count) = (None, None, 0);
+            let mut seen_instances = false;
             while let Some(key) = map.next_key::<String>()? {
                 match key.as_str() {
+                    "version" if version.is_some() => {
+                        return Err(de::Error::duplicate_field("version"));
+                    }
+                    "instances" if seen_instances => {
+                        return Err(de::Error::duplicate_field("instances"));
+                    }
                     "version" => version = Some(map.next_value::<u64>()?),
                     "instances" => {
+                        seen_instances = true;
                         let (i, c) = map.next_value_seed(Instances(self.0))?;
                         inst = i;
                         count = c;
@@ -596,6 +847,9 @@ mod one {
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                 count += 1;
                 if key == self.0 {
+                    if found.is_some() {
+                        return Err(super::unique::twice(self.0));
+                    }
                     found = Some(map.next_value::<Instance>()?);
                 } else {
                     map.next_value::<IgnoredAny>()?;
@@ -756,6 +1010,91 @@ mod tests {
             .filter(|n| n.ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn commit_never_writes_a_registry_that_breaks_an_invariant() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RegistryFile::in_dir(dir.path());
+        {
+            let mut locked = file.lock().unwrap();
+            locked.registry = sample();
+            locked.commit().unwrap();
+        }
+        let before = std::fs::read(&file.path).unwrap();
+        let mut locked = file.lock().unwrap();
+        let mut twin = locked.registry.instances["prod"].clone();
+        twin.index = 1;
+        twin.project = "mindroom-dev".into();
+        twin.domain = "dev.example.com".into();
+        locked.registry.instances.insert("dev".into(), twin);
+        let err = locked.commit().unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "the change was not written, it would break the registry: instances `dev` and `prod` both hold port 8765"
+            ),
+            "{err}"
+        );
+        drop(locked);
+        assert_eq!(std::fs::read(&file.path).unwrap(), before);
+
+        // With the stack known, its range and tiers are checked too.
+        let config = crate::stack::parse_config(Path::new("mrctl.toml"), "name = \"s\"\n").unwrap();
+        let file = RegistryFile::for_stack(dir.path(), &config);
+        let err = file.load().unwrap_err().to_string();
+        assert!(
+            err.contains("tier `free`, which `mrctl.toml` does not define"),
+            "{err}"
+        );
+        let mut locked = RegistryFile::in_dir(dir.path()).lock().unwrap();
+        locked.file = file.clone();
+        locked.registry.instances.get_mut("prod").unwrap().tier = Some("gold".into());
+        assert!(locked.commit().is_err());
+        drop(locked);
+        assert_eq!(std::fs::read(&file.path).unwrap(), before);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let entry = r#"{"index": 0, "domain": "a.localhost", "project": "s-a",
+            "ports": {"web": 8000}, "data_dir": "/d", "created_at": "x"}"#;
+        let text = format!(r#"{{"version": 1, "instances": {{"a": {entry}, "a": {entry}}}}}"#);
+        let err = parse(Path::new("i.json"), &text).unwrap_err().to_string();
+        assert!(err.contains("instance `a` is written twice"), "{err}");
+        assert!(err.starts_with("registry `i.json:"), "{err}");
+        let text = r#"{"version": 1, "instances": {"a": {"index": 0, "domain": "a.localhost",
+            "project": "s-a", "ports": {"web": 8000, "web": 8001}, "data_dir": "/d",
+            "created_at": "x"}}}"#;
+        let err = parse(Path::new("i.json"), text).unwrap_err().to_string();
+        assert!(err.contains("port `web` is written twice"), "{err}");
+        let text = r#"{"version": 1, "instances": {}, "instances": {}}"#;
+        let err = parse(Path::new("i.json"), text).unwrap_err().to_string();
+        assert!(err.contains("duplicate field `instances`"), "{err}");
+        // The one-entry path sees a second entry under its own name.
+        let dir = tempfile::tempdir().unwrap();
+        let file = RegistryFile::in_dir(dir.path());
+        let text = format!(
+            r#"{{"version": 1, "instances": {{"a": {entry}, "b": {}, "a": {entry}}}}}"#,
+            entry
+                .replace("s-a", "s-b")
+                .replace("a.localhost", "b.localhost")
+                .replace("0,", "1,")
+                .replace("8000", "8001")
+        );
+        std::fs::write(&file.path, text).unwrap();
+        let err = file.load_one("a").unwrap_err().to_string();
+        assert!(err.contains("instance `a` is written twice"), "{err}");
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let text = String::from_utf8(to_json(&sample())).unwrap();
+        let marked = format!("\u{feff}{text}");
+        assert_eq!(parse(Path::new("i.json"), &marked).unwrap(), sample());
+        let dir = tempfile::tempdir().unwrap();
+        let file = RegistryFile::in_dir(dir.path());
+        std::fs::write(&file.path, &marked).unwrap();
+        assert_eq!(file.load_one("prod").unwrap().1, 1);
     }
 
     #[test]

@@ -84,8 +84,8 @@ pub struct Secrets {
 impl Secrets {
     /// Reads `secrets.json`; a missing file is an empty store.
     pub fn load(path: &Path) -> Result<Secrets> {
-        let values = match std::fs::read_to_string(path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
+        let values = match crate::fsutil::read_optional(path, crate::fsutil::FileKind::Secrets)? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
                 path: path.to_path_buf(),
                 position: Some(crate::error::Position {
                     line: e.line(),
@@ -93,8 +93,7 @@ impl Secrets {
                 }),
                 message: "is not a JSON object of strings".into(),
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(Error::io("read", path, e)),
+            None => BTreeMap::new(),
         };
         Ok(Secrets {
             values: Arc::new(Mutex::new(values)),
@@ -279,7 +278,7 @@ fn template_source(
         Some(rel) => {
             let path = stack.dir.join(rel);
             let text =
-                std::fs::read_to_string(&path).map_err(|e| Error::io("read template", &path, e))?;
+                crate::fsutil::read_to_string_limited(&path, crate::fsutil::FileKind::Template)?;
             Ok((rel.clone(), text))
         }
         None => Ok((
@@ -424,18 +423,14 @@ pub fn rerender(
     let secrets = Secrets::load(&files.secrets)?;
     let context = context_for(stack, name, inst, services);
     let fresh = render_instance(stack, &context, &secrets)?;
-    let read = |path: &Path| match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
-    };
-    let current = read(&files.env)?;
-    let base = read(&files.env_rendered)?;
+    use crate::fsutil::{FileKind, read_optional};
+    let current = read_optional(&files.env, FileKind::EnvFile)?;
+    let base = read_optional(&files.env_rendered, FileKind::EnvFile)?;
     let (env, report) = match &current {
         Some(cur) => merge_env(cur, base.as_deref(), &fresh.env),
         None => (fresh.env.clone(), MergeReport::default()),
     };
-    let old_override = read(&files.override_file)?;
+    let old_override = read_optional(&files.override_file, FileKind::Compose)?;
     let mut out = Rerendered {
         env_changed: current.as_deref() != Some(env.as_str()),
         override_changed: old_override.as_deref() != Some(fresh.override_file.as_str()),

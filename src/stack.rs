@@ -162,11 +162,14 @@ impl Stack {
             .canonicalize()
             .map_err(|e| Error::io("open the stack directory", dir, e))?;
         let config_path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&config_path)
-            .map_err(|e| Error::io("read", &config_path, e))?;
+        let text = crate::fsutil::read_to_string_limited(
+            &config_path,
+            crate::fsutil::FileKind::StackConfig,
+        )?;
         let config = parse_config(&config_path, &text)?;
-        let instances_dir = dir.join(&config.instances.dir);
-        let data_root = dir.join(&config.instances.data_root);
+        let root = |key: &str, value: &str| resolve_root(&dir, &config_path, key, value);
+        let instances_dir = root("instances.dir", &config.instances.dir)?;
+        let data_root = root("instances.data_root", &config.instances.data_root)?;
         Ok(Stack {
             dir,
             config_path,
@@ -217,6 +220,78 @@ impl Stack {
             }
         })
     }
+}
+
+/// Resolves a root directory of the stack (`instances.dir`, `data_root`) to
+/// the real path mrctl will create in and delete under: symlinks and `..`
+/// resolved, also when the directory does not exist yet. Refuses a root that
+/// is `/`, the stack directory or one of its parents, and a relative one
+/// that leads outside the stack directory (an absolute one may lie anywhere
+/// else), naming the key and what it resolves to.
+fn resolve_root(stack_dir: &Path, config_path: &Path, key: &str, value: &str) -> Result<PathBuf> {
+    let configured = Path::new(value);
+    let joined = stack_dir.join(configured);
+    let resolved = canonicalize_lenient(&joined).map_err(|e| Error::io("resolve", &joined, e))?;
+    let refuse = |what: String| {
+        Err(Error::Config {
+            path: config_path.to_path_buf(),
+            position: None,
+            message: format!(
+                "key `{key}`: `{value}` resolves to `{}`, {what}",
+                resolved.display()
+            ),
+        })
+    };
+    if resolved.parent().is_none() {
+        return refuse("the root directory".into());
+    }
+    if resolved == stack_dir {
+        return refuse("the stack directory itself".into());
+    }
+    if stack_dir.starts_with(&resolved) {
+        return refuse(format!(
+            "a parent of the stack directory `{}`",
+            stack_dir.display()
+        ));
+    }
+    if !configured.is_absolute() && !resolved.starts_with(stack_dir) {
+        return refuse(format!(
+            "outside the stack directory `{}` (a relative path must stay inside it; write an absolute path for a directory elsewhere)",
+            stack_dir.display()
+        ));
+    }
+    Ok(resolved)
+}
+
+/// `canonicalize` for a path that may not exist yet: the nearest existing
+/// ancestor is canonicalised and the rest appended (`..` in the rest taken
+/// lexically: those components do not exist, so they are no symlinks).
+pub fn canonicalize_lenient(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let components: Vec<Component> = path.components().collect();
+    for split in (1..=components.len()).rev() {
+        let head: PathBuf = components[..split].iter().collect();
+        match head.canonicalize() {
+            Ok(mut out) => {
+                for c in &components[split..] {
+                    match c {
+                        Component::ParentDir => {
+                            out.pop();
+                        }
+                        Component::CurDir => {}
+                        other => out.push(other),
+                    }
+                }
+                return Ok(out);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "no part of the path exists",
+    ))
 }
 
 /// Parses and validates the text of an `mrctl.toml`.
@@ -398,6 +473,23 @@ mod tests {
     fn syntax_error_has_position() {
         let err = parse("name = \"d\"\nports = [\n").unwrap_err().to_string();
         assert!(err.starts_with("`mrctl.toml:"), "{err}");
+    }
+
+    #[test]
+    fn lenient_canonicalisation_resolves_what_exists() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(real.join("a")).unwrap();
+        let c = |p: &str| canonicalize_lenient(&tmp.path().join(p)).unwrap();
+        assert_eq!(c("a"), real.join("a"));
+        assert_eq!(c("a/new/deeper"), real.join("a/new/deeper"));
+        assert_eq!(c("a/../b"), real.join("b"));
+        assert_eq!(c("missing/../.."), real.parent().unwrap());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/", real.join("root")).unwrap();
+            assert_eq!(c("root/x"), Path::new("/x"));
+        }
     }
 
     #[test]

@@ -6,14 +6,13 @@ use indexmap::IndexMap;
 
 use super::Ctx;
 use crate::cli::EnvArgs;
-use crate::error::Error;
 use crate::render::{self, InstanceFiles, Secrets};
 
 pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     super::load_instance(&stack, &args.name)?;
     let files = InstanceFiles::in_dir(stack.instance_dir(&args.name));
-    let text = std::fs::read_to_string(&files.env).map_err(|e| Error::io("read", &files.env, e))?;
+    let text = crate::fsutil::read_to_string_limited(&files.env, crate::fsutil::FileKind::EnvFile)?;
     let secrets = Secrets::load(&files.secrets)?.values();
     let shown = |key: &str, value: &str| {
         if args.show_secrets {

@@ -77,9 +77,10 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// The registry file of a stack.
+/// The registry file of a stack, checked against its `mrctl.toml` on every
+/// load and write.
 pub fn registry_file(stack: &Stack) -> RegistryFile {
-    RegistryFile::in_dir(&stack.dir)
+    RegistryFile::for_stack(&stack.dir, &stack.config)
 }
 
 /// The stack directory's identity, made (and recorded) on first use.
@@ -297,20 +298,12 @@ pub fn lookup_files_dir_free(dir: &Path, name: &str) -> Result<(), Error> {
 }
 
 /// Removes staging directories left by a create that was killed, and trash
-/// left by a killed deletion. Call only under the registry lock: then no
-/// live create or clean owns one.
+/// left by a killed deletion, when mrctl's marker says they are this stack's
+/// (a directory of that name made by hand is kept). Call only under the
+/// registry lock: then no live create or clean owns one.
 pub fn remove_stale_work(stack: &Stack) {
-    crate::datadir::purge_trash(&stack.instances_dir);
-    crate::datadir::purge_trash(&stack.data_root);
-    let Ok(entries) = std::fs::read_dir(&stack.instances_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(".staging-") {
-            tracing::debug!(dir = %entry.path().display(), "removing a staging directory left by a killed create");
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
+    crate::datadir::remove_own_leftovers(&stack.instances_dir, stack.name(), true);
+    crate::datadir::remove_own_leftovers(&stack.data_root, stack.name(), false);
 }
 
 /// A runtime for the commands that talk to Docker: one thread is plenty,
@@ -358,7 +351,7 @@ pub fn instance_variables(
     name: &str,
 ) -> Result<indexmap::IndexMap<String, String>, Error> {
     let files = InstanceFiles::in_dir(stack.instance_dir(name));
-    let text = std::fs::read_to_string(&files.env).map_err(|e| Error::io("read", &files.env, e))?;
+    let text = crate::fsutil::read_to_string_limited(&files.env, crate::fsutil::FileKind::EnvFile)?;
     let mut vars = crate::envfile::parse_env(&text);
     let file_keys: Vec<String> = vars.keys().cloned().collect();
     for (k, v) in std::env::vars() {

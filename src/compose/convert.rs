@@ -470,10 +470,14 @@ fn environment(
         for f in files {
             let path = f.get("path").and_then(Value::as_str).unwrap_or_default();
             let required = f.get("required").and_then(Value::as_bool).unwrap_or(true);
-            match std::fs::read_to_string(path) {
-                Ok(text) => env.extend(crate::envfile::parse_env(&text)),
-                Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("`env_file`: cannot read `{path}`: {e}")),
+            match crate::fsutil::read_optional(
+                std::path::Path::new(path),
+                crate::fsutil::FileKind::EnvFile,
+            ) {
+                Ok(Some(text)) => env.extend(crate::envfile::parse_env(&text)),
+                Ok(None) if !required => {}
+                Ok(None) => return Err(format!("`env_file`: `{path}` does not exist")),
+                Err(e) => return Err(format!("`env_file`: {e}")),
             }
         }
     }

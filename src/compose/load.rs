@@ -12,7 +12,7 @@ use super::yaml_error;
 use crate::error::{Error, Result};
 
 /// Largest compose file read, against runaway inputs.
-const MAX_FILE_BYTES: u64 = 8 << 20;
+const MAX_FILE_BYTES: u64 = crate::fsutil::MAX_COMPOSE;
 
 pub const TOP_LEVEL_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
 
@@ -50,20 +50,9 @@ pub struct Loaded {
     pub doc: Map<String, Value>,
 }
 
-/// Reads one compose file, refusing oversized ones before reading them.
+/// Reads one compose file, refusing oversized ones while reading them.
 pub fn read_file(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io("read compose file", path, e))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::Compose {
-            path: path.to_path_buf(),
-            position: None,
-            message: format!(
-                "the file is {} bytes; compose files over {MAX_FILE_BYTES} bytes are refused",
-                meta.len()
-            ),
-        });
-    }
-    std::fs::read_to_string(path).map_err(|e| Error::io("read compose file", path, e))
+    crate::fsutil::read_to_string_limited(path, crate::fsutil::FileKind::Compose)
 }
 
 /// Checks, interpolates and normalises the text of one file (`path` names

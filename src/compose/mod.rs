@@ -56,8 +56,7 @@ pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
     let mut names: Vec<String> = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::io("read compose file", path, e))?;
+        let text = crate::fsutil::read_to_string_limited(path, crate::fsutil::FileKind::Compose)?;
         if text.trim().is_empty() {
             continue;
         }

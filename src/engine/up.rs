@@ -570,7 +570,47 @@ impl Engine {
             && reason(e).contains("is ambiguous")
         {
             self.dedupe_networks(project, opts).await;
-            created = self.docker.create_container(Some(options), body).await;
+            created = self
+                .docker
+                .create_container(Some(options.clone()), body.clone())
+                .await;
+        }
+        // The engine finishes the create of a start killed mid-call after that
+        // start's client is gone, so the name can be taken by a container
+        // this start did not list. Replace it only if it is this stack
+        // directory's own; anything else is refused, naming its owner.
+        if let Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        }) = &created
+        {
+            let found = self
+                .docker
+                .inspect_container(name, None)
+                .await
+                .map_err(|e| self.error(&format!("inspect container `{name}`"), &e))?;
+            let labels = found.config.and_then(|c| c.labels).unwrap_or_default();
+            match opts.identity.classify(&labels) {
+                crate::identity::Ownership::Own => {
+                    tracing::info!(container = %name, "replacing a container a killed start left");
+                    let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+                    self.patient(Duration::ZERO)
+                        .remove_container(name, Some(rm))
+                        .await
+                        .map_err(|e| self.error(&format!("remove container `{name}`"), &e))?;
+                    created = self.docker.create_container(Some(options), body).await;
+                }
+                crate::identity::Ownership::Adopted | crate::identity::Ownership::Foreign(_) => {
+                    return Err(Error::Foreign {
+                        resource: format!("container `{name}`"),
+                        project: project.name.clone(),
+                        instance: opts.instance.clone(),
+                        owner: crate::identity::owner_of(&labels),
+                        hint: format!(
+                            "remove it yourself if it is not wanted (`docker container rm {name}`), or give this instance another project name"
+                        ),
+                    });
+                }
+            }
         }
         created.map_err(|e| {
             self.error(

@@ -573,6 +573,12 @@ fn help_and_version() {
 #[test]
 fn example_registry_is_valid() {
     let f = Fixture::mindroom();
+    // The example's `prod` has tier `pro`: a registry is valid with a stack
+    // that defines its tiers.
+    f.write(
+        "mrctl.toml",
+        &(f.read("mrctl.toml") + "\n[tiers.pro]\nmemory = \"4g\"\n"),
+    );
     f.write(
         "instances.json",
         include_str!("../../instances.example.json"),

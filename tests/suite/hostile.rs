@@ -408,7 +408,7 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
         ("privileged", "services:\n  app:\n    image: busybox:latest\n    privileged: true\n".to_string(), "key `privileged` is not supported".to_string()),
         ("secrets top level", "services:\n  app:\n    image: busybox:latest\nsecrets: {}\n".to_string(), "top-level key `secrets`".to_string()),
         ("yaml bomb", bomb.to_string(), "compose file `".to_string()),
-        ("huge file", huge, "compose files over".to_string()),
+        ("huge file", huge, "the file is larger than 8 MiB, the limit for a compose file".to_string()),
         ("deep nesting", deep, "compose file `".to_string()),
         ("duplicate keys", "services:\n  app:\n    image: a\n    image: b\n".to_string(), "compose file `".to_string()),
         ("required variable", "services:\n  app:\n    image: ${IMAGE:?set IMAGE}\n".to_string(), "required variable `IMAGE` is missing a value: set IMAGE".to_string()),

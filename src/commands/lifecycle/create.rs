@@ -269,7 +269,7 @@ fn stage_files(
 ) -> Result<tempfile::TempDir, Error> {
     datadir::create_private_dir_all(&stack.instances_dir)?;
     let staging = tempfile::Builder::new()
-        .prefix(&format!(".staging-{name}-"))
+        .prefix(&format!("{}{name}-", datadir::STAGING_PREFIX))
         .tempdir_in(&stack.instances_dir)
         .map_err(|e| Error::io("create a staging directory in", &stack.instances_dir, e))?;
     #[cfg(unix)]
@@ -278,6 +278,9 @@ fn stage_files(
         std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o750))
             .map_err(|e| Error::io("set permissions of", staging.path(), e))?;
     }
+    // Marked first: a create killed from here on leaves a staging directory
+    // that a later create recognises as mrctl's and removes.
+    datadir::write_marker(staging.path(), marker)?;
     let files = InstanceFiles::in_dir(staging.path().to_path_buf());
     let secrets = Secrets::default();
     let mut ctx = render::context_for(stack, name, inst, services);
@@ -291,6 +294,5 @@ fn stage_files(
         &rendered.override_file,
         &secrets,
     )?;
-    datadir::write_marker(staging.path(), marker)?;
     Ok(staging)
 }
