@@ -12,12 +12,56 @@ use crate::error::{Error, Result};
 /// The marker file inside every directory mrctl created.
 pub const MARKER: &str = ".mrctl-instance";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Whose a directory is. `stack_id` is the stack directory's identity: two
+/// copies of a stack share its name, so with an absolute `data_root` both
+/// would otherwise claim (and `clean` would delete) the same data directory.
+/// Markers written before identities existed have none and match by names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Marker {
     pub stack: String,
     pub instance: String,
     /// `data` or `files`.
     pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
+}
+
+impl Marker {
+    /// The marker of `instance`'s `kind` directory for a stack directory
+    /// (`stack_id` None only where no identity exists yet).
+    pub fn new(stack: &str, stack_id: Option<&str>, instance: &str, kind: &str) -> Marker {
+        Marker {
+            stack: stack.to_string(),
+            instance: instance.to_string(),
+            kind: kind.to_string(),
+            stack_id: stack_id.map(str::to_string),
+        }
+    }
+}
+
+impl Marker {
+    /// Whose this (found) marker says the directory is, as seen by the
+    /// stack directory that expected `ours`.
+    fn owner_for(&self, ours: &Marker) -> String {
+        if self.stack == ours.stack && self.instance == ours.instance && self.kind == ours.kind {
+            "the same instance of another stack directory (a copy of this stack with its own identity)".to_string()
+        } else {
+            format!("instance `{}` of stack `{}`", self.instance, self.stack)
+        }
+    }
+}
+
+/// Same stack, instance and kind; and the same identity where both have one.
+impl PartialEq for Marker {
+    fn eq(&self, other: &Marker) -> bool {
+        self.stack == other.stack
+            && self.instance == other.instance
+            && self.kind == other.kind
+            && match (&self.stack_id, &other.stack_id) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
 }
 
 /// Reads a directory's marker, if it has one that parses.
@@ -47,10 +91,7 @@ pub fn ensure_dir(dir: &Path, subdirs: &[String], marker: &Marker) -> Result<boo
             Some(m) => {
                 return Err(Error::PathExists {
                     path: dir.to_path_buf(),
-                    reason: format!(
-                        "it belongs to instance `{}` of stack `{}`",
-                        m.instance, m.stack
-                    ),
+                    reason: format!("it belongs to {}", m.owner_for(marker)),
                 });
             }
             None => {
@@ -167,8 +208,8 @@ pub fn check_removable(dir: &Path, root: &Path, expected: &Marker) -> Result<boo
     match read_marker(dir) {
         Some(m) if &m == expected => Ok(true),
         Some(m) => refuse(format!(
-            "its marker says it belongs to instance `{}` of stack `{}`",
-            m.instance, m.stack
+            "its marker says it belongs to {}",
+            m.owner_for(expected)
         )),
         None => refuse(format!(
             "it has no `{MARKER}` marker, so mrctl did not create it"
@@ -306,11 +347,7 @@ mod tests {
     use super::*;
 
     fn marker(instance: &str) -> Marker {
-        Marker {
-            stack: "s".into(),
-            instance: instance.into(),
-            kind: "data".into(),
-        }
+        Marker::new("s", None, instance, "data")
     }
 
     #[test]

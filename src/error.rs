@@ -235,7 +235,7 @@ pub enum Error {
     },
 
     #[error(
-        "{resource} carries the compose project `{project}` of instance `{instance}` but belongs to {owner}; mrctl changes nothing it did not create, so nothing was changed: {hint}"
+        "{resource} is in the way of instance `{instance}` (compose project `{project}`) and belongs to {owner}; mrctl changes nothing it did not create, so it was left alone: {hint}"
     )]
     Foreign {
         /// `container `x-1-web-1``

@@ -413,11 +413,7 @@ pub fn rerender(
         crate::datadir::create_private_dir_all(&files.dir)?;
         crate::datadir::write_marker(
             &files.dir,
-            &crate::datadir::Marker {
-                stack: stack.name().to_string(),
-                instance: name.to_string(),
-                kind: "files".into(),
-            },
+            &crate::datadir::Marker::new(stack.name(), None, name, "files"),
         )?;
     }
     let secrets = Secrets::load(&files.secrets)?;

@@ -167,17 +167,13 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     if data_src.is_dir() {
         copy_tree(&data_src, &inst.data_dir)?;
     }
-    let marker = Marker {
-        stack: stack.name().to_string(),
-        instance: name.clone(),
-        kind: "data".into(),
-    };
+    let identity = super::identity(&stack)?;
+    let marker = Marker::new(stack.name(), Some(&identity.id), &name, "data");
     datadir::write_marker(&inst.data_dir, &marker)?;
 
     if !m.volumes.is_empty() {
         let engine = engine.map_err(anyhow::Error::new)?;
         let project = instance_project(&stack, &name, &inst)?;
-        let identity = super::identity(&stack)?;
         rt.block_on(async {
             for h in engine.remove_helpers(&identity, &name).await? {
                 p.message(format!(
@@ -231,11 +227,7 @@ fn remove_existing(
         engine.remove_helpers(&identity, name).await?;
         engine.remove_owned(&owned, true).await
     })?;
-    let marker = |kind: &str| Marker {
-        stack: stack.name().to_string(),
-        instance: name.to_string(),
-        kind: kind.to_string(),
-    };
+    let marker = |kind: &str| Marker::new(stack.name(), Some(&identity.id), name, kind);
     datadir::remove_checked(
         &stack.instance_dir(name),
         &stack.instances_dir,

@@ -18,11 +18,6 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     names::validate_instance_name(&args.name)?;
     let stack = ctx.stack()?;
     let name = args.name.as_str();
-    let marker = |kind: &str| Marker {
-        stack: stack.name().to_string(),
-        instance: name.to_string(),
-        kind: kind.to_string(),
-    };
     let files_dir = stack.instance_dir(name);
 
     // Confirm before taking the lock: a prompt must not hold other commands up.
@@ -61,6 +56,8 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             .success(format!("backed up instance `{name}` to {}", path.display()));
     }
     let _instance = instance_lock(&stack, name)?;
+    let identity = super::identity(&stack)?;
+    let marker = |kind: &str| Marker::new(stack.name(), Some(&identity.id), name, kind);
     // Check the directories before Docker: a refusal must leave everything,
     // volumes included, as it was.
     datadir::check_removable(&files_dir, &stack.instances_dir, &marker("files"))?;
@@ -77,7 +74,6 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     };
     // Only what carries this stack directory's identity goes; anything else
     // with the project's label stops the clean before anything is deleted.
-    let identity = super::identity(&stack)?;
     let (removed, helpers): (RemoveReport, Vec<String>) = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let owned = engine.owned(&project, name, &identity).await?;

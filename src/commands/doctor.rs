@@ -214,6 +214,11 @@ fn check_instances(
     findings: &mut Vec<Finding>,
 ) -> BTreeMap<String, Project> {
     let mut projects = BTreeMap::new();
+    let stack_id = registry
+        .stack
+        .as_ref()
+        .filter(|r| r.dir == stack.dir)
+        .map(|r| r.id.as_str());
     let services = crate::compose::service_names(&stack.compose_paths());
     if let Err(e) = &services {
         findings.push(Finding::problem(
@@ -265,11 +270,7 @@ fn check_instances(
                 ));
             }
         }
-        let marker = Marker {
-            stack: stack.name().to_string(),
-            instance: name.to_string(),
-            kind: "data".into(),
-        };
+        let marker = Marker::new(stack.name(), stack_id, name, "data");
         match std::fs::symlink_metadata(&inst.data_dir) {
             Err(_) => findings.push(Finding::problem(
                 "data",
@@ -538,22 +539,16 @@ async fn repair(
                     {
                         return Ok(false);
                     }
-                    let marker = Marker {
-                        stack: stack.name().to_string(),
-                        instance: name.clone(),
-                        kind: "data".into(),
-                    };
+                    let identity = super::identity(stack)?;
+                    let marker = Marker::new(stack.name(), Some(&identity.id), name, "data");
                     datadir::write_marker(&inst.data_dir, &marker)?;
                     Ok(true)
                 }
                 Repair::DataDir(name) => {
                     let registry = registry_file(stack).load()?;
                     let inst = &registry.instances[name];
-                    let marker = Marker {
-                        stack: stack.name().to_string(),
-                        instance: name.clone(),
-                        kind: "data".into(),
-                    };
+                    let identity = super::identity(stack)?;
+                    let marker = Marker::new(stack.name(), Some(&identity.id), name, "data");
                     datadir::ensure_dir(
                         &inst.data_dir,
                         &stack.config.instances.data_subdirs,
@@ -617,11 +612,8 @@ async fn repair(
                     if registry.registry.instances.contains_key(name) {
                         return Ok(false);
                     }
-                    let marker = Marker {
-                        stack: stack.name().to_string(),
-                        instance: name.clone(),
-                        kind: "files".into(),
-                    };
+                    let identity = super::identity(stack)?;
+                    let marker = Marker::new(stack.name(), Some(&identity.id), name, "files");
                     datadir::remove_checked(
                         &stack.instance_dir(name),
                         &stack.instances_dir,

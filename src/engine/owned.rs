@@ -338,7 +338,7 @@ mod tests {
         );
         let e = foreign_error("app-1", "1", &f).unwrap().to_string();
         assert!(
-            e.starts_with("container `app-1-db-1` carries the compose project `app-1` of instance `1` but belongs to the stack directory `/home/u/app`;"),
+            e.starts_with("container `app-1-db-1` is in the way of instance `1` (compose project `app-1`) and belongs to the stack directory `/home/u/app`;"),
             "{e}"
         );
     }

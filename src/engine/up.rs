@@ -125,6 +125,24 @@ impl Engine {
                     reason: format!("{reason}; rolled back what this start had created ({undone})"),
                 })
             }
+            Err(Error::Foreign {
+                resource,
+                project: p,
+                instance,
+                owner,
+                hint,
+            }) => {
+                let undone = self
+                    .roll_back(&project.name, &opts.identity, existing, resources_before)
+                    .await;
+                Err(Error::Foreign {
+                    resource,
+                    project: p,
+                    instance,
+                    owner,
+                    hint: format!("{hint} (rolled back what this start had created: {undone})"),
+                })
+            }
             other => other,
         }
     }
@@ -576,41 +594,56 @@ impl Engine {
                 .await;
         }
         // The engine finishes the create of a start killed mid-call after that
-        // start's client is gone, so the name can be taken by a container
-        // this start did not list. Replace it only if it is this stack
-        // directory's own; anything else is refused, naming its owner.
-        if let Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) = &created
-        {
-            let found = self
-                .docker
-                .inspect_container(name, None)
-                .await
-                .map_err(|e| self.error(&format!("inspect container `{name}`"), &e))?;
-            let labels = found.config.and_then(|c| c.labels).unwrap_or_default();
-            match opts.identity.classify(&labels) {
-                crate::identity::Ownership::Own => {
-                    tracing::info!(container = %name, "replacing a container a killed start left");
-                    let rm = RemoveContainerOptionsBuilder::new().force(true).build();
-                    self.patient(Duration::ZERO)
-                        .remove_container(name, Some(rm))
-                        .await
-                        .map_err(|e| self.error(&format!("remove container `{name}`"), &e))?;
-                    created = self.docker.create_container(Some(options), body).await;
+        // start's client is gone (or abandons it), so the name can be taken
+        // by a container this start did not list, or reserved for a moment.
+        // Replace such a container only if it is this stack directory's own;
+        // anything else is refused, naming its owner.
+        for _ in 0..3 {
+            let Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) = &created
+            else {
+                break;
+            };
+            let labels = match self.docker.inspect_container(name, None).await {
+                Ok(found) => found.config.and_then(|c| c.labels).unwrap_or_default(),
+                // Gone again: the engine abandoned a dead client's create.
+                Err(e) if is_not_found(&e) => {
+                    created = self
+                        .docker
+                        .create_container(Some(options.clone()), body.clone())
+                        .await;
+                    continue;
                 }
-                crate::identity::Ownership::Adopted | crate::identity::Ownership::Foreign(_) => {
-                    return Err(Error::Foreign {
-                        resource: format!("container `{name}`"),
-                        project: project.name.clone(),
-                        instance: opts.instance.clone(),
-                        owner: crate::identity::owner_of(&labels),
-                        hint: format!(
-                            "remove it yourself if it is not wanted (`docker container rm {name}`), or give this instance another project name"
-                        ),
-                    });
-                }
+                Err(e) => return Err(self.error(&format!("inspect container `{name}`"), &e)),
+            };
+            if opts.identity.classify(&labels) != crate::identity::Ownership::Own {
+                return Err(Error::Foreign {
+                    resource: format!("container `{name}`"),
+                    project: project.name.clone(),
+                    instance: opts.instance.clone(),
+                    owner: crate::identity::owner_of(&labels),
+                    hint: format!(
+                        "it has the name service `{}` needs; remove it yourself if it is not wanted (`docker container rm {name}`), or give this instance another project name",
+                        svc.name
+                    ),
+                });
             }
+            tracing::info!(container = %name, "replacing a container a killed start left");
+            let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+            match self
+                .patient(Duration::ZERO)
+                .remove_container(name, Some(rm))
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(self.error(&format!("remove container `{name}`"), &e)),
+            }
+            created = self
+                .docker
+                .create_container(Some(options.clone()), body.clone())
+                .await;
         }
         created.map_err(|e| {
             self.error(

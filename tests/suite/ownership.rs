@@ -115,7 +115,7 @@ fn a_copy_of_the_stack_never_touches_the_original() {
     t.f.run(&["start", "1"]).success();
     let w = Witness::take(&t, &project, &t.f.path("instance_data/1"));
     let owner = format!(
-        "belongs to the stack directory `{}`",
+        "and belongs to the stack directory `{}`",
         t.f.dir().canonicalize().unwrap().display()
     );
     let b_registry = b.read("instances.json");
@@ -137,7 +137,7 @@ fn a_copy_of_the_stack_never_touches_the_original() {
         assert!(
             run.stderr.contains(&format!("container `{project}-app-1`"))
                 && run.stderr.contains(&owner)
-                && run.stderr.contains("nothing was changed"),
+                && run.stderr.contains("so it was left alone"),
             "{args:?}: {}",
             run.stderr
         );
@@ -412,4 +412,31 @@ fn resources_of_an_earlier_mrctl_on_this_directory_are_adopted() {
             dir.display()
         ));
     docker_ok(&["inspect", &container]);
+}
+
+#[test]
+fn copies_sharing_an_absolute_data_root_never_take_each_others_data() {
+    // Two worktrees of one repository whose mrctl.toml puts data under one
+    // absolute directory: instance `1` of each would have the same path.
+    let shared = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "name = \"sharedroot\"\n[instances]\ndata_root = \"{}\"\n[ports]\nhost_check = false\n[ports.base]\nweb = 41000\n",
+        shared.path().display()
+    );
+    let a = Fixture::new(&toml);
+    let b = Fixture::new(&toml);
+    a.run(&["create", "1"]).success();
+    let data = shared.path().join("1");
+    std::fs::write(data.join("config/keep.txt"), "a's").unwrap();
+    let before = tree(&data);
+    b.run(&["create", "1"]).code(5).stderr_has(&format!(
+        "`{}` exists but it belongs to the same instance of another stack directory",
+        data.display()
+    ));
+    b.run(&["clean", "1", "--yes"])
+        .code(5)
+        .stderr_has("its marker says it belongs to the same instance of another stack directory");
+    assert_eq!(tree(&data), before);
+    a.run(&["clean", "1", "--yes"]).success();
+    assert!(!data.exists());
 }

@@ -334,7 +334,7 @@ fn engine_refusal_is_reported_and_rolled_back() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run = t.f.run(&["start", "r"]).code(1);
+    let run = t.f.run(&["start", "r"]).code(5);
     let err = run
         .stderr
         .lines()
@@ -343,14 +343,15 @@ fn engine_refusal_is_reported_and_rolled_back() {
         .to_string();
     assert!(
         err.contains(&format!(
-            "the Docker engine refused to create container `{foreign}` for service `app`"
+            "container `{foreign}` is in the way of instance `r` (compose project `{}-r`) and belongs to an earlier mrctl run of a stack `{}` elsewhere",
+            t.stack, t.stack
         )),
         "{err}"
     );
-    assert!(err.contains("is already in use"), "{err}");
+    assert!(err.contains("it has the name service `app` needs"), "{err}");
     assert!(
         err.contains(&format!(
-            "rolled back what this start had created (container `{}-r-db-1`",
+            "rolled back what this start had created: container `{}-r-db-1`",
             t.stack
         )),
         "{err}"
@@ -363,9 +364,35 @@ fn engine_refusal_is_reported_and_rolled_back() {
     );
     assert!(t.inspect(&foreign).id.is_some());
     t.remove_container(&foreign);
+    // A refusal of the engine's own: a stop signal it does not know.
+    t.f.write(
+        "docker-compose.yml",
+        &t.f.read("docker-compose.yml").replace(
+            "    depends_on: [db]\n",
+            "    depends_on: [db]\n    stop_signal: NOSUCHSIGNAL\n",
+        ),
+    );
+    let run = t.f.run(&["start", "r"]).code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "the Docker engine refused to create container `{}-r-app-1` for service `app`",
+            t.stack
+        )) && run.stderr.contains(&format!(
+            "rolled back what this start had created (container `{}-r-db-1`",
+            t.stack
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(t.project(&format!("{}-r", t.stack)).is_empty());
+    t.f.write(
+        "docker-compose.yml",
+        &t.f.read("docker-compose.yml")
+            .replace("    stop_signal: NOSUCHSIGNAL\n", ""),
+    );
     t.f.run(&["start", "r"]).success();
     eprintln!(
-        "FIGURES engine-refusal: create refused by the engine, reported with its reason, 1 container and 1 network rolled back"
+        "FIGURES engine-refusal: a foreign container in the way and a stop signal the engine refuses, each named, 1 container and 1 network rolled back"
     );
 }
 

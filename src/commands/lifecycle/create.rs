@@ -182,11 +182,8 @@ pub fn create(
         created_at: now_rfc3339(),
     };
 
-    let marker = |kind: &str| Marker {
-        stack: stack.name().to_string(),
-        instance: spec.name.clone(),
-        kind: kind.to_string(),
-    };
+    let stack_id = locked.registry.stack.as_ref().map(|r| r.id.clone());
+    let marker = |kind: &str| Marker::new(stack.name(), stack_id.as_deref(), &spec.name, kind);
     let data_existed = datadir::ensure_dir(
         &inst.data_dir,
         &stack.config.instances.data_subdirs,
@@ -234,12 +231,13 @@ pub fn create(
 /// subdirectories, when it is missing (before a start, so the engine does
 /// not create bind-mount sources in it unmarked). An existing directory is
 /// left as it is: `doctor` reports one without this instance's marker.
-pub fn ensure_data_dir(stack: &Stack, name: &str, inst: &Instance) -> Result<(), Error> {
-    let marker = Marker {
-        stack: stack.name().to_string(),
-        instance: name.to_string(),
-        kind: "data".to_string(),
-    };
+pub fn ensure_data_dir(
+    stack: &Stack,
+    identity: &crate::identity::Identity,
+    name: &str,
+    inst: &Instance,
+) -> Result<(), Error> {
+    let marker = Marker::new(stack.name(), Some(&identity.id), name, "data");
     let missing = matches!(
         std::fs::symlink_metadata(&inst.data_dir),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound

@@ -38,7 +38,7 @@ pub async fn start_one(
     // The engine would create a missing bind-mount source itself, unmarked
     // and root-owned, which `clean` then refuses to delete: make the data
     // directory first, with its marker, as create does.
-    super::create::ensure_data_dir(stack, name, &inst)?;
+    super::create::ensure_data_dir(stack, &identity, name, &inst)?;
     let opts = UpOptions {
         timeout,
         identity,
