@@ -1,12 +1,13 @@
 //! `mrctl create NAME [DOMAIN]`: register an instance (see `lifecycle::create`).
 
-use super::lifecycle::create::{Spec, create};
+use super::lifecycle::create::{Spec, check_limits, create};
 use super::{Ctx, InstanceView, ports_inline, rel};
 use crate::cli::CreateArgs;
 
 pub fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     let spec = Spec::from_args(&stack, args)?;
+    check_limits(&stack, &spec)?;
     let inst = create(&stack, &spec)?;
     let view = InstanceView::new(&stack, &spec.name, &inst);
     let p = &ctx.printer;

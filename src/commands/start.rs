@@ -36,6 +36,7 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     let registry = registry_file(&stack).load()?;
     if !registry.instances.contains_key(&args.create.name) {
         let spec = super::lifecycle::create::Spec::from_args(&stack, &args.create)?;
+        super::lifecycle::create::check_limits(&stack, &spec)?;
         super::lifecycle::create::create(&stack, &spec)?;
         ctx.printer
             .success(format!("created instance `{}`", spec.name));

@@ -4,7 +4,9 @@
 //! Callers get mrctl's own types and errors; no bollard type leaves here.
 
 mod archive;
+mod drift;
 mod exec;
+mod limits;
 mod logs;
 mod ops;
 mod ready;
@@ -19,10 +21,11 @@ use futures_util::StreamExt;
 
 use crate::error::Error;
 
+pub use drift::{ContainerDrift, Drift};
 pub use exec::ExecOptions;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
-pub use ready::Readiness;
+pub use ready::{Readiness, assess, is_one_shot, ready_count};
 pub use up::{Event, UpOptions};
 
 /// Labels docker compose reads, and mrctl's own.
@@ -160,14 +163,20 @@ impl Engine {
         Ok(v.version.unwrap_or_default())
     }
 
-    /// Every container (running or not) carrying `label=value`, in one call.
+    /// Every container (running or not) carrying `label=value`, in one call;
+    /// an empty `value` matches any value.
     pub async fn containers_labelled(
         &self,
         label: &str,
         value: &str,
     ) -> Result<Vec<ContainerInfo>, Error> {
         let mut filters = HashMap::new();
-        filters.insert("label".to_string(), vec![format!("{label}={value}")]);
+        let filter = if value.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label}={value}")
+        };
+        filters.insert("label".to_string(), vec![filter]);
         let options = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&filters)

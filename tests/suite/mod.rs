@@ -5,6 +5,7 @@ mod bad_input;
 mod commands;
 mod concurrency;
 mod discovery;
+mod drift_health_update;
 mod engine;
 mod examples;
 mod hostile;

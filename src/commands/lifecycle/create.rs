@@ -61,6 +61,28 @@ impl Spec {
     }
 }
 
+/// Refuses limits an answering engine would refuse (more CPUs than it has,
+/// less memory than it allows) before anything is written. Without an engine
+/// there is nothing to ask; `start` meets the engine later.
+pub fn check_limits(stack: &Stack, spec: &Spec) -> Result<(), Error> {
+    let limits = super::super::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
+    if limits == crate::compose::Limits::default() {
+        return Ok(());
+    }
+    let Ok(rt) = super::super::runtime() else {
+        return Ok(());
+    };
+    rt.block_on(async {
+        let Ok(engine) = crate::engine::Engine::connect().await else {
+            return Ok(());
+        };
+        match engine.check_limits(&spec.name, &limits).await {
+            Err(e @ Error::LimitsRefused { .. }) => Err(e),
+            _ => Ok(()),
+        }
+    })
+}
+
 /// Creates instance `spec.name` and returns its registry entry.
 pub fn create(stack: &Stack, spec: &Spec) -> Result<Instance, Error> {
     // Read before the lock: service names come from the compose files, which

@@ -34,6 +34,7 @@ pub async fn start_one(
     }
     let own = engine.project_containers(&project.name).await?;
     check_ports(engine, &project, &own, name).await?;
+    engine.check_external_networks(&project, name).await?;
     let opts = UpOptions {
         timeout,
         stack: stack.name().to_string(),
@@ -168,6 +169,12 @@ fn print_event(p: &Printer, e: &Event) {
         Event::Started(c) => p.message(format!("  container `{c}` started")),
         Event::Running(c) => p.message(format!("  container `{c}` is running and up to date")),
         Event::Updated(c) => p.message(format!("  container `{c}`: limits changed in place")),
+        Event::Reconnected { container, network } => p.message(format!(
+            "  container `{container}` reconnected to network `{network}`: it had been disconnected"
+        )),
+        Event::Repaired { container, why } => {
+            p.message(format!("  container `{container}` recreated: {why}"))
+        }
         Event::Orphan(c) => p.warn(format!(
             "container `{c}` belongs to no service of the compose files; `mrctl clean` removes it"
         )),
