@@ -264,6 +264,21 @@ pub enum Error {
         after: String,
     },
 
+    #[error(
+        "external network `{network}` of instance `{instance}` does not exist: create it with `docker network create {network}`"
+    )]
+    NetworkMissing { network: String, instance: String },
+
+    #[error(
+        "the Docker engine refuses the limits of instance `{instance}`{target}: {reason}; nothing was changed"
+    )]
+    LimitsRefused {
+        instance: String,
+        /// `, service `s` (container `c`)`, or empty.
+        target: String,
+        reason: String,
+    },
+
     #[error("doctor found {count} problem{}", if *count == 1 { "" } else { "s" })]
     DoctorProblems { count: usize },
 
@@ -306,7 +321,9 @@ impl Error {
             | Error::RegistryVersion { .. }
             | Error::Template { .. }
             | Error::Compose { .. } => exit::CONFIG,
-            Error::UnknownInstance { .. } | Error::StackNotFound { .. } => exit::NOT_FOUND,
+            Error::UnknownInstance { .. }
+            | Error::StackNotFound { .. }
+            | Error::NetworkMissing { .. } => exit::NOT_FOUND,
             Error::InstanceExists { .. }
             | Error::PortUnavailable { .. }
             | Error::IndexTaken { .. }
@@ -324,6 +341,7 @@ impl Error {
             Error::Docker { .. }
             | Error::ImageUnavailable { .. }
             | Error::ServiceFailed { .. }
+            | Error::LimitsRefused { .. }
             | Error::Partial { .. }
             | Error::StdoutClosed
             | Error::Io { .. } => exit::FAILURE,

@@ -147,7 +147,7 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
         tier,
         limits: old.limits.clone(),
     };
-    let seen = super::lifecycle::create::engine_resources();
+    let seen = super::lifecycle::create::engine_precheck(&stack, &spec)?;
     let inst = super::lifecycle::create::create(&stack, &spec, seen.as_deref())?;
     let _lock = instance_lock(&stack, &name)?;
 

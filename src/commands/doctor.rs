@@ -483,6 +483,7 @@ async fn check_docker(
                 ));
             }
         }
+        drift_findings(engine, name, projects.get(name), mine.is_empty(), findings).await?;
         let own_ports: Vec<u16> = mine
             .iter()
             .flat_map(|c| c.ports.iter().map(|p| p.host_port))
@@ -507,6 +508,58 @@ async fn check_docker(
     Ok(())
 }
 
+/// What the engine holds for one instance against what it should: no
+/// containers at all, containers that lost a network or publish other ports,
+/// external networks that do not exist.
+async fn drift_findings(
+    engine: &Engine,
+    name: &str,
+    project: Option<&Project>,
+    no_containers: bool,
+    findings: &mut Vec<Finding>,
+) -> Result<(), Error> {
+    let start = format!("mrctl start {name}");
+    if no_containers {
+        findings.push(Finding::problem(
+            "containers",
+            Severity::Warning,
+            format!(
+                "instance `{name}` has no containers: it was never started or was removed; `{start}`"
+            ),
+            Some(start.clone()),
+            Some(Repair::Start(name.to_string())),
+        ));
+    }
+    let Some(project) = project else {
+        return Ok(());
+    };
+    for network in engine.missing_external_networks(project).await? {
+        findings.push(Finding::problem(
+            "networks",
+            Severity::Error,
+            format!("instance `{name}`: external network `{network}` does not exist"),
+            Some(format!("docker network create {network}")),
+            None,
+        ));
+    }
+    if no_containers {
+        return Ok(());
+    }
+    for d in engine.project_drift(project).await? {
+        findings.push(Finding::problem(
+            "containers",
+            Severity::Error,
+            format!(
+                "instance `{name}`: container `{}` of service `{}` {}",
+                d.container, d.service, d.drift
+            ),
+            Some(start.clone()),
+            Some(Repair::Start(name.to_string())),
+        ));
+    }
+    Ok(())
+}
+
 /// Repairs what is safe; orphan and leftover removal only with `--yes`.
 async fn repair(
     ctx: &Ctx,
@@ -516,10 +569,16 @@ async fn repair(
     findings: &mut [Finding],
 ) {
     let p = ctx.printer;
+    let mut done: Vec<Repair> = Vec::new();
     for f in findings.iter_mut() {
         let Some(repair) = f.repair.clone() else {
             continue;
         };
+        // One start repairs every finding about that instance's containers.
+        if done.contains(&repair) {
+            f.fixed = true;
+            continue;
+        }
         let result: anyhow::Result<bool> = async {
             match &repair {
                 Repair::Render(name) => {
@@ -625,7 +684,12 @@ async fn repair(
         }
         .await;
         match result {
-            Ok(fixed) => f.fixed = fixed,
+            Ok(fixed) => {
+                f.fixed = fixed;
+                if fixed {
+                    done.push(repair);
+                }
+            }
             Err(e) => p.warn(format!("could not fix \"{}\": {e:#}", f.message)),
         }
     }

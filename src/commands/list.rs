@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::{Ctx, InstanceView, ports_inline, registry_file};
-use crate::engine::{ContainerInfo, Engine};
+use super::{Ctx, InstanceView, instance_project, ports_inline, registry_file};
+use crate::engine::{ContainerInfo, Engine, is_one_shot, ready_count};
 
 /// The live state of one instance.
 #[derive(Debug, Clone, Serialize)]
@@ -29,17 +29,19 @@ struct ListJson {
     instances: Vec<Row>,
 }
 
-fn state_of(containers: &[&ContainerInfo], services: usize) -> State {
-    let running = containers.iter().filter(|c| c.state == "running").count();
-    let total = services.max(containers.len());
-    let status = if containers.is_empty() {
-        "not created"
-    } else if running == 0 {
-        "stopped"
-    } else if running >= total {
-        "running"
+/// The state of an instance from its listed containers; `services` are its
+/// services as (name, one-shot). Ready services are counted by the rule
+/// `health` uses, so `partial 4/5` here is `health`'s verdict too.
+fn state_of(containers: &[&ContainerInfo], services: &[(String, bool)]) -> State {
+    let total = services.len();
+    let any_running = containers.iter().any(|c| c.state == "running");
+    let (status, running) = if containers.is_empty() {
+        ("not created", 0)
+    } else if !any_running {
+        ("stopped", 0)
     } else {
-        "partial"
+        let ready = ready_count(services, containers);
+        (if ready >= total { "running" } else { "partial" }, ready)
     };
     State {
         status,
@@ -60,7 +62,9 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         ));
         return Ok(());
     }
-    // One list call for the whole stack, not one per instance.
+    // One list call for the whole stack, not one per instance. Containers
+    // are matched by their compose project, so ones docker compose made
+    // from the rendered files count too.
     let live: Option<Vec<ContainerInfo>> = if names.is_empty() {
         Some(Vec::new())
     } else {
@@ -77,9 +81,11 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         }
     };
     // Services per instance, from the base files (parsed once for the stack).
-    let services = crate::compose::service_names(&stack.compose_paths())
-        .map(|s| s.len())
-        .unwrap_or(0);
+    let services: Vec<(String, bool)> = crate::compose::service_names(&stack.compose_paths())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s, false))
+        .collect();
     let rows: Vec<Row> = names
         .iter()
         .map(|n| {
@@ -88,12 +94,26 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
                 Some(all) => {
                     let mine: Vec<&ContainerInfo> =
                         all.iter().filter(|c| c.project == inst.project).collect();
-                    state_of(&mine, services)
+                    // Whether an exited service counts depends on whether it
+                    // is a one-shot: only then is the instance's project read.
+                    let mixed = mine.iter().any(|c| c.state == "running")
+                        && mine.iter().any(|c| c.state != "running");
+                    let kinds = mixed
+                        .then(|| instance_project(&stack, n, inst).ok())
+                        .flatten()
+                        .map(|project| {
+                            project
+                                .services
+                                .values()
+                                .map(|s| (s.name.clone(), is_one_shot(&project, s)))
+                                .collect::<Vec<_>>()
+                        });
+                    state_of(&mine, kinds.as_deref().unwrap_or(&services))
                 }
                 None => State {
                     status: "unknown",
                     running: 0,
-                    total: services,
+                    total: services.len(),
                 },
             };
             Row {
@@ -141,17 +161,21 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn c(state: &str) -> ContainerInfo {
+    fn c(service: &str, state: &str) -> ContainerInfo {
         ContainerInfo {
             id: "x".into(),
             name: "x".into(),
             project: "p".into(),
-            service: "s".into(),
+            service: service.into(),
             instance: None,
             stack: None,
             state: state.into(),
             health: None,
-            status: String::new(),
+            status: if state == "exited" {
+                "Exited (0) 1 second ago".into()
+            } else {
+                "Up 1 second".into()
+            },
             image: String::new(),
             config_hash: None,
             ports: Vec::new(),
@@ -159,13 +183,31 @@ mod tests {
         }
     }
 
+    fn services(names: &[&str]) -> Vec<(String, bool)> {
+        names.iter().map(|n| (n.to_string(), false)).collect()
+    }
+
     #[test]
     fn states() {
-        let (r, e) = (c("running"), c("exited"));
-        assert_eq!(state_of(&[], 3).status, "not created");
-        assert_eq!(state_of(&[&e, &e], 2).status, "stopped");
-        assert_eq!(state_of(&[&r, &e], 2).status, "partial");
-        assert_eq!(state_of(&[&r, &r], 3).status, "partial");
-        assert_eq!(state_of(&[&r, &r, &r], 3).status, "running");
+        let (a, b, c3) = (c("a", "running"), c("b", "running"), c("c", "running"));
+        let (ea, eb) = (c("a", "exited"), c("b", "exited"));
+        let two = services(&["a", "b"]);
+        let three = services(&["a", "b", "c"]);
+        assert_eq!(state_of(&[], &three).status, "not created");
+        assert_eq!(state_of(&[&ea, &eb], &two).status, "stopped");
+        assert_eq!(state_of(&[&a, &eb], &two).status, "partial");
+        assert_eq!(state_of(&[&a, &b], &three).status, "partial");
+        assert_eq!(state_of(&[&a, &b, &c3], &three).status, "running");
+    }
+
+    #[test]
+    fn a_one_shot_that_exited_0_counts_as_health_counts_it() {
+        let (a, eb) = (c("a", "running"), c("b", "exited"));
+        let one_shot_b = vec![("a".to_string(), false), ("b".to_string(), true)];
+        let s = state_of(&[&a, &eb], &one_shot_b);
+        assert_eq!((s.status, s.running, s.total), ("running", 2, 2));
+        // A long-running service that exited 0 is not running.
+        let s = state_of(&[&a, &eb], &services(&["a", "b"]));
+        assert_eq!((s.status, s.running, s.total), ("partial", 1, 2));
     }
 }

@@ -494,8 +494,17 @@ pub fn parse_limits(args: &crate::cli::LimitArgs) -> Result<Limits, Error> {
 
 /// The limits in force for an instance: its tier's, with its own on top.
 pub fn instance_limits(stack: &Stack, inst: &Instance) -> crate::compose::Limits {
-    let tier = inst.tier.as_deref().and_then(|t| stack.config.tiers.get(t));
-    let l = crate::render::TemplateLimits::resolve(tier, &inst.limits);
+    limits_in_force(stack, inst.tier.as_deref(), &inst.limits)
+}
+
+/// The limits of tier `tier` with an instance's own on top.
+pub fn limits_in_force(
+    stack: &Stack,
+    tier: Option<&str>,
+    own: &crate::registry::Limits,
+) -> crate::compose::Limits {
+    let tier = tier.and_then(|t| stack.config.tiers.get(t));
+    let l = crate::render::TemplateLimits::resolve(tier, own);
     crate::compose::Limits {
         memory: l
             .memory

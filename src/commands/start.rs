@@ -36,7 +36,7 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     let registry = registry_file(&stack).load()?;
     if !registry.instances.contains_key(&args.create.name) {
         let spec = super::lifecycle::create::Spec::from_args(&stack, &args.create)?;
-        let seen = super::lifecycle::create::engine_resources();
+        let seen = super::lifecycle::create::engine_precheck(&stack, &spec)?;
         super::lifecycle::create::create(&stack, &spec, seen.as_deref())?;
         ctx.printer
             .success(format!("created instance `{}`", spec.name));

@@ -1,6 +1,9 @@
 //! `mrctl update NAME --tier T | --memory M | --cpus C | --pids N`: change
-//! the registry, re-render the override, and change running containers'
-//! limits in place through the engine's update call, without recreating them.
+//! running containers' limits in place through the engine's update call,
+//! without recreating them, then the registry and the rendered files. Limits
+//! the engine refuses (more CPUs than it has, a container's update refused)
+//! change nothing: containers already updated get their old limits back and
+//! the registry is not written.
 
 use super::{Ctx, instance_lock, instance_project, lookup, registry_file};
 use crate::cli::UpdateArgs;
@@ -26,46 +29,23 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
         stack.tier(t)?;
     }
     let services = crate::compose::service_names(&stack.compose_paths())?;
+    // The instance lock keeps every other writer of this entry out, so the
+    // entry can be worked out on a copy and written only once the engine
+    // has taken the new limits: a refused update changes nothing.
     let _instance = instance_lock(&stack, name)?;
     let identity = super::identity(&stack)?;
     let rt = super::runtime()?;
-    // Nothing is written while the instance's project holds resources that
-    // are not this stack directory's (an engine that does not answer is
-    // checked at the next start instead).
-    {
-        let registry = registry_file(&stack).load()?;
-        let project = lookup(&stack, &registry, name)?.project.clone();
-        rt.block_on(async {
-            match Engine::connect().await {
-                Ok(engine) => engine.owned(&project, name, &identity).await.map(drop),
-                Err(_) => Ok(()),
-            }
-        })?;
-    }
-    let inst = {
-        let mut locked = registry_file(&stack).lock()?;
-        lookup(&stack, &locked.registry, name)?;
-        let inst = locked.registry.instances.get_mut(name).expect("looked up");
-        if let Some(t) = &args.tier {
-            inst.tier = Some(t.clone());
-        }
-        if args.clear_limits {
-            inst.limits = Limits::default();
-        }
-        inst.limits.memory = limits.memory.or(inst.limits.memory.take());
-        inst.limits.cpus = limits.cpus.or(inst.limits.cpus);
-        inst.limits.pids = limits.pids.or(inst.limits.pids);
-        let inst = inst.clone();
-        locked.commit()?;
-        crate::render::rerender(&stack, name, &inst, services)?;
-        inst
-    };
+    let mut inst = lookup(&stack, &registry_file(&stack).load()?, name)?.clone();
+    apply(&mut inst, args, &limits);
     let p = &ctx.printer;
     let project = instance_project(&stack, name, &inst)?;
     let in_force = super::instance_limits(&stack, &inst);
     let outcome = rt.block_on(async {
         let engine = Engine::connect().await?;
+        // Only this stack directory's containers; anything else with the
+        // project's label refuses the update before anything is written.
         let owned = engine.owned(&project.name, name, &identity).await?;
+        engine.check_limits(name, &in_force).await?;
         engine.update_limits(&project, &owned).await
     });
     let (updated, recreate) = match outcome {
@@ -77,6 +57,16 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
             (Vec::new(), Vec::new())
         }
         Err(e) => return Err(e.into()),
+    };
+    let inst = {
+        let mut locked = registry_file(&stack).lock()?;
+        lookup(&stack, &locked.registry, name)?;
+        let entry = locked.registry.instances.get_mut(name).expect("looked up");
+        apply(entry, args, &limits);
+        let inst = entry.clone();
+        locked.commit()?;
+        crate::render::rerender(&stack, name, &inst, services)?;
+        inst
     };
     if p.json {
         return p.json(&serde_json::json!({
@@ -100,4 +90,17 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Applies the requested tier and limits to an instance's entry.
+fn apply(inst: &mut crate::registry::Instance, args: &UpdateArgs, limits: &Limits) {
+    if let Some(t) = &args.tier {
+        inst.tier = Some(t.clone());
+    }
+    if args.clear_limits {
+        inst.limits = Limits::default();
+    }
+    inst.limits.memory = limits.memory.clone().or(inst.limits.memory.take());
+    inst.limits.cpus = limits.cpus.or(inst.limits.cpus);
+    inst.limits.pids = limits.pids.or(inst.limits.pids);
 }

@@ -4,8 +4,10 @@
 //! Callers get mrctl's own types and errors; no bollard type leaves here.
 
 mod archive;
+mod drift;
 mod exec;
 mod holders;
+mod limits;
 mod logs;
 mod ops;
 pub mod owned;
@@ -21,12 +23,13 @@ use futures_util::StreamExt;
 
 use crate::error::Error;
 
+pub use drift::{ContainerDrift, Drift};
 pub use exec::ExecOptions;
 pub use holders::PortHolder;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
 pub use owned::{Foreign, Labelled, Owned};
-pub use ready::Readiness;
+pub use ready::{Readiness, assess, is_one_shot, ready_count};
 pub use up::{Event, UpOptions};
 
 /// Labels docker compose reads, and mrctl's own.

@@ -1,12 +1,14 @@
 //! Readiness: is every service of a project running, healthy where it has a
-//! healthcheck, or (a one-shot service) exited with 0?
+//! healthcheck, or (a one-shot service) exited with 0? `health`, `start
+//! --wait` and `list` share one rule: [`is_one_shot`] and [`assess`].
 
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use super::{Engine, is_not_found};
-use crate::compose::{self, Project};
+use super::drift::{Desired, Observed, compare};
+use super::{ContainerInfo, Engine};
+use crate::compose::{self, Condition, Project, Service};
 use crate::error::Error;
 
 /// One service's readiness.
@@ -21,73 +23,159 @@ pub struct Readiness {
     pub ready: bool,
     /// Will not become ready without a change (exited non-zero, unhealthy, missing).
     pub failed: bool,
+    /// How the container drifted from its service (a lost network,
+    /// different ports), which `mrctl start` repairs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<String>,
 }
 
 impl Readiness {
     /// `running, healthy`, `exited (0)`, `missing`.
     pub fn describe(&self) -> String {
-        match (&self.health, self.state.as_str()) {
+        let state = match (&self.health, self.state.as_str()) {
             (_, "exited" | "dead") => {
                 format!("{} ({})", self.state, self.exit_code.unwrap_or_default())
             }
             (Some(h), s) => format!("{s}, {h}"),
             (None, s) => s.to_string(),
+        };
+        match &self.drift {
+            Some(d) => format!("{state}, but it {d}"),
+            None => state,
         }
     }
 }
 
+/// Whether `svc` is a one-shot: a job that runs to completion (a migration,
+/// a seed) rather than a long-running service. It is when its restart policy
+/// is `no` or absent, it has no healthcheck, and either some service waits
+/// for it with `service_completed_successfully` or it publishes no ports.
+/// Everything else is long-running.
+pub fn is_one_shot(project: &Project, svc: &Service) -> bool {
+    let restarts = svc.restart.as_deref().is_some_and(|r| r != "no");
+    if restarts || svc.has_healthcheck() {
+        return false;
+    }
+    let awaited = project
+        .services
+        .values()
+        .any(|s| s.depends_on.get(&svc.name) == Some(&Condition::ServiceCompletedSuccessfully));
+    awaited || svc.ports.is_empty()
+}
+
+/// (ready, failed) of a container in `state`: running (healthy where it has
+/// a healthcheck) is ready; a one-shot that exited 0 is ready; any other
+/// exited service has failed, as have unhealthy, dead and never-started ones.
+pub fn assess(
+    one_shot: bool,
+    state: &str,
+    health: Option<&str>,
+    exit_code: Option<i64>,
+) -> (bool, bool) {
+    match (state, health) {
+        ("running", Some("healthy") | None) => (true, false),
+        ("running", Some("unhealthy")) => (false, true),
+        ("running", Some(_)) => (false, false),
+        ("exited", _) if one_shot && exit_code == Some(0) => (true, false),
+        ("exited" | "dead" | "created", _) => (false, true),
+        _ => (false, false),
+    }
+}
+
+/// `Exited (137) 2 seconds ago` → 137.
+fn exit_code_from_status(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest.split(')').next()?.parse().ok()
+}
+
+/// The container of `service` among a project's: a running one first.
+fn container_of<'c>(containers: &[&'c ContainerInfo], service: &str) -> Option<&'c ContainerInfo> {
+    let mut mine = containers.iter().filter(|c| c.service == service);
+    let first = mine.clone().next().copied();
+    mine.find(|c| c.state == "running").copied().or(first)
+}
+
+/// How many of `services` (name, one-shot) are ready by [`assess`], judged
+/// from listed containers (no inspect): what `list` counts.
+pub fn ready_count(services: &[(String, bool)], containers: &[&ContainerInfo]) -> usize {
+    services
+        .iter()
+        .filter(|(name, one_shot)| {
+            container_of(containers, name).is_some_and(|c| {
+                assess(
+                    *one_shot,
+                    &c.state,
+                    c.health.as_deref(),
+                    exit_code_from_status(&c.status),
+                )
+                .0
+            })
+        })
+        .count()
+}
+
 impl Engine {
-    /// The readiness of every service of `project`.
+    /// The readiness of every service of `project`. Containers are found by
+    /// their compose project and service labels, whoever made them.
     pub async fn readiness(&self, project: &Project) -> Result<Vec<Readiness>, Error> {
-        let checks = project.services.values().map(|svc| async move {
-            let container = compose::container_name(&project.name, svc);
-            let inspect = match self.docker.inspect_container(&container, None).await {
-                Ok(i) => i,
-                Err(e) if is_not_found(&e) => {
+        let listed = self.project_containers(&project.name).await?;
+        let listed: Vec<&ContainerInfo> = listed.iter().collect();
+        let ids = self.network_ids().await?;
+        let checks = project.services.values().map(|svc| {
+            let found = container_of(&listed, &svc.name);
+            let ids = &ids;
+            async move {
+                let Some(found) = found else {
                     return Ok(Readiness {
                         service: svc.name.clone(),
-                        container,
+                        container: compose::container_name(&project.name, svc),
                         state: "missing".into(),
                         health: None,
                         exit_code: None,
                         ready: false,
                         failed: true,
+                        drift: None,
                     });
+                };
+                let container = found.name.clone();
+                let inspect = self
+                    .docker
+                    .inspect_container(&found.id, None)
+                    .await
+                    .map_err(|e| self.error(&format!("inspect container `{container}`"), &e))?;
+                let drift = compare(&Desired::of(project, svc, ids), &Observed::of(&inspect))
+                    .first()
+                    .map(|d| d.to_string());
+                let state = inspect.state.unwrap_or_default();
+                let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+                let health = state
+                    .health
+                    .and_then(|h| h.status)
+                    .map(|h| h.to_string())
+                    .filter(|h| !h.is_empty() && h != "none");
+                let exit_code = state.exit_code;
+                let (mut ready, mut failed) = assess(
+                    is_one_shot(project, svc),
+                    &status,
+                    health.as_deref(),
+                    exit_code,
+                );
+                // Running without its network or ports is not serving.
+                let drift = drift.filter(|_| status == "running");
+                if drift.is_some() {
+                    (ready, failed) = (false, true);
                 }
-                Err(e) => {
-                    return Err(self.error(&format!("inspect container `{container}`"), &e));
-                }
-            };
-            let state = inspect.state.unwrap_or_default();
-            let status = state.status.map(|s| s.to_string()).unwrap_or_default();
-            let health = state
-                .health
-                .and_then(|h| h.status)
-                .map(|h| h.to_string())
-                .filter(|h| !h.is_empty() && h != "none");
-            let exit_code = state.exit_code;
-            let (ready, failed) = match (status.as_str(), health.as_deref()) {
-                ("running", Some("healthy")) => (true, false),
-                ("running", Some("unhealthy")) => (false, true),
-                ("running", Some(_)) => (false, false),
-                ("running", None) => (true, false),
-                // A one-shot that exited 0 is done; a service with a
-                // healthcheck is long-running, so exited means down.
-                ("exited", _) if svc.has_healthcheck() => (false, true),
-                ("exited", _) => (exit_code == Some(0), exit_code != Some(0)),
-                ("dead", _) => (false, true),
-                ("created", _) => (false, true),
-                _ => (false, false),
-            };
-            Ok(Readiness {
-                service: svc.name.clone(),
-                container,
-                state: status,
-                health,
-                exit_code,
-                ready,
-                failed,
-            })
+                Ok(Readiness {
+                    service: svc.name.clone(),
+                    container,
+                    state: status,
+                    health,
+                    exit_code,
+                    ready,
+                    failed,
+                    drift,
+                })
+            }
         });
         join_all(checks).await.into_iter().collect()
     }
@@ -152,5 +240,129 @@ impl Engine {
             last = now;
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(yaml: &str) -> Project {
+        let files = [std::path::PathBuf::from("docker-compose.yml")];
+        crate::compose::resolve(
+            &crate::compose::LoadOptions {
+                project: "p",
+                working_dir: std::path::Path::new("/srv"),
+                files: &files,
+                variables: &Default::default(),
+                profiles: &[],
+            },
+            &[yaml.to_string()],
+        )
+        .unwrap()
+    }
+
+    const SERVICES: &str = r#"
+services:
+  migrate:
+    image: busybox
+  seed:
+    image: busybox
+    ports: ["8000:8000"]
+  web:
+    image: busybox
+    ports: ["8080:80"]
+    depends_on:
+      seed: {condition: service_completed_successfully}
+  worker:
+    image: busybox
+    restart: unless-stopped
+  checked:
+    image: busybox
+    healthcheck: {test: ["CMD", "true"]}
+  never:
+    image: busybox
+    restart: "no"
+"#;
+
+    #[test]
+    fn one_shots_follow_the_documented_rule() {
+        let p = project(SERVICES);
+        let one_shot = |s: &str| is_one_shot(&p, &p.services[s]);
+        // No restart, no healthcheck, no ports.
+        assert!(one_shot("migrate"));
+        assert!(one_shot("never"));
+        // Ports, but awaited with service_completed_successfully.
+        assert!(one_shot("seed"));
+        // Ports and nobody waits for it to complete.
+        assert!(!one_shot("web"));
+        // A restart policy or a healthcheck makes a service long-running.
+        assert!(!one_shot("worker"));
+        assert!(!one_shot("checked"));
+    }
+
+    #[test]
+    fn exited_is_ready_only_for_a_one_shot_that_exited_0() {
+        assert_eq!(assess(true, "exited", None, Some(0)), (true, false));
+        assert_eq!(assess(true, "exited", None, Some(1)), (false, true));
+        assert_eq!(assess(false, "exited", None, Some(0)), (false, true));
+        assert_eq!(assess(false, "running", None, None), (true, false));
+        assert_eq!(
+            assess(false, "running", Some("healthy"), None),
+            (true, false)
+        );
+        assert_eq!(
+            assess(false, "running", Some("starting"), None),
+            (false, false)
+        );
+        assert_eq!(
+            assess(false, "running", Some("unhealthy"), None),
+            (false, true)
+        );
+        assert_eq!(assess(false, "restarting", None, Some(1)), (false, false));
+        assert_eq!(assess(true, "created", None, None), (false, true));
+    }
+
+    fn c(service: &str, state: &str, status: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: service.into(),
+            name: format!("p-{service}-1"),
+            project: "p".into(),
+            service: service.into(),
+            instance: None,
+            stack: None,
+            state: state.into(),
+            health: None,
+            status: status.into(),
+            image: String::new(),
+            config_hash: None,
+            ports: Vec::new(),
+            labels: Default::default(),
+        }
+    }
+
+    #[test]
+    fn list_counts_what_health_counts() {
+        let services = vec![
+            ("migrate".to_string(), true),
+            ("web".to_string(), false),
+            ("worker".to_string(), false),
+            ("gone".to_string(), false),
+        ];
+        let (m, w, k) = (
+            c("migrate", "exited", "Exited (0) 3 seconds ago"),
+            c("web", "running", "Up 3 seconds"),
+            c("worker", "exited", "Exited (0) 1 second ago"),
+        );
+        // The one-shot that exited 0 counts; the long-running one that exited
+        // does not, nor the service without a container.
+        assert_eq!(ready_count(&services, &[&m, &w, &k]), 2);
+        let failed = c("migrate", "exited", "Exited (3) 3 seconds ago");
+        assert_eq!(ready_count(&services, &[&failed, &w, &k]), 1);
+        assert_eq!(
+            exit_code_from_status("Exited (137) 2 minutes ago"),
+            Some(137)
+        );
+        assert_eq!(exit_code_from_status("Up 2 minutes"), None);
     }
 }

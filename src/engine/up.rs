@@ -48,6 +48,16 @@ pub enum Event {
     /// Limits changed in place (no recreate).
     Updated(String),
     Orphan(String),
+    /// A container connected again to a network it had lost.
+    Reconnected {
+        container: String,
+        network: String,
+    },
+    /// A container recreated because it drifted (`why` says how).
+    Repaired {
+        container: String,
+        why: String,
+    },
 }
 
 /// Options of `up`.
@@ -526,11 +536,14 @@ impl Engine {
         }
         let name = compose::container_name(&project.name, svc);
         let hash = svc.config_hash();
+        let mut drift = None;
         if let Some(c) = current
             && c.config_hash.as_deref() == Some(hash.as_str())
         {
-            let sync = self.sync_limits(&c.id, svc.limits).await?;
-            if !matches!(sync, LimitSync::NeedsRecreate) {
+            // What the hash cannot see: lost networks, different ports.
+            drift = self.heal_drift(project, svc, c, on).await?;
+            let sync = self.sync_limits(&c.name, svc.limits).await?;
+            if drift.is_none() && !matches!(sync, LimitSync::NeedsRecreate) {
                 if matches!(sync, LimitSync::Updated) {
                     on(Event::Updated(name.clone()));
                 }
@@ -562,10 +575,13 @@ impl Engine {
         }
         self.create(project, svc, &name, &hash, opts).await?;
         self.start(project, svc, &name, opts).await?;
-        on(if recreate {
-            Event::Recreated(name)
-        } else {
-            Event::Created(name)
+        on(match (recreate, drift) {
+            (true, Some(why)) => Event::Repaired {
+                container: name,
+                why,
+            },
+            (true, None) => Event::Recreated(name),
+            (false, _) => Event::Created(name),
         });
         Ok(())
     }
@@ -852,30 +868,41 @@ impl Engine {
             .update_container(container, body)
             .await
             .map_err(|e| {
-                self.error(&format!("update the limits of container `{container}`"), &e)
+                match self.error(&format!("update the limits of container `{container}`"), &e) {
+                    Error::Docker { action, reason } => Error::Docker {
+                        action,
+                        reason: super::limits::with_name(&reason, container),
+                    },
+                    other => other,
+                }
             })?;
         Ok(LimitSync::Updated)
     }
 
     /// Applies the project's limits to its existing containers in place.
     /// Returns the containers changed, and those that need a recreate (a
-    /// limit lifted) which the next `start` does.
+    /// limit lifted) which the next `start` does. When the engine refuses a
+    /// container's new limits, those already changed get their old ones back.
     /// Only the containers of `owned` (this stack directory's) are changed.
     pub async fn update_limits(
         &self,
         project: &Project,
         owned: &super::Owned,
     ) -> Result<(Vec<String>, Vec<String>), Error> {
+        let instance = owned.instance.as_str();
         let mut updated = Vec::new();
         let mut recreate = Vec::new();
+        let mut before = Vec::new();
         for c in owned.containers.iter().cloned() {
             let Some(svc) = project.services.get(&c.service) else {
                 continue;
             };
-            match self.sync_limits(&c.id, svc.limits).await? {
-                LimitSync::Same => {}
-                LimitSync::Updated => updated.push(c.name),
-                LimitSync::NeedsRecreate => recreate.push(c.name),
+            before.push((c.name.clone(), self.limits_of(&c.name).await?));
+            match self.sync_limits(&c.name, svc.limits).await {
+                Ok(LimitSync::Same) => {}
+                Ok(LimitSync::Updated) => updated.push(c.name),
+                Ok(LimitSync::NeedsRecreate) => recreate.push(c.name),
+                Err(e) => return Err(self.undo_limits(instance, &c, e, &updated, &before).await),
             }
         }
         Ok((updated, recreate))

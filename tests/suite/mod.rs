@@ -6,6 +6,7 @@ mod commands;
 mod concurrency;
 mod deadlines;
 mod discovery;
+mod drift_health_update;
 mod engine;
 mod examples;
 mod hostile;

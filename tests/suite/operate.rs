@@ -259,10 +259,14 @@ fn doctor_finds_drift_and_fixes_it() {
         return;
     };
     t.f.run(&["up", "a"]).success();
-    t.f.run(&["create", "b"]).success();
     t.f.run(&["doctor"]).success();
     let j = t.f.run(&["doctor", "--json"]).success().json();
     assert_eq!(j["ok"], true);
+    // An instance never started has no containers: a warning, not ok.
+    t.f.run(&["create", "b"]).success();
+    t.f.run(&["doctor"]).code(7).stdout_has(
+        "instance `b` has no containers: it was never started or was removed; `mrctl start b`",
+    );
 
     // Drift 1: a container removed by hand.
     t.remove_container(&format!("{}-a-side-1", t.stack));
@@ -322,9 +326,9 @@ fn doctor_finds_drift_and_fixes_it() {
         run.stdout
     );
     assert!(run.stdout.contains("mrctl start a"), "{}", run.stdout);
-    assert_eq!(run.stderr, "error: doctor found 4 problems\n");
+    assert_eq!(run.stderr, "error: doctor found 5 problems\n");
     let j = t.f.run(&["doctor", "--json"]).code(7).json();
-    assert_eq!(j["problems"], 4);
+    assert_eq!(j["problems"], 5);
 
     // --fix repairs the safe ones; the orphan waits for --yes; the port is the operator's.
     let run = t.f.run(&["doctor", "--fix"]).code(7);

@@ -205,7 +205,9 @@ fn sigkill_during_create_and_clean_never_corrupts() {
     let Some(t) = EngineTest::new(
         "sigkill_during_create_and_clean",
         &["web", "api"],
-        "services:\n  app:\n    image: busybox:latest\n",
+        // A command, so that `doctor --fix` can start an instance it finds
+        // without containers (the imported image has none of its own).
+        "services:\n  app:\n    image: busybox:latest\n    command: [\"true\"]\n",
         "",
     ) else {
         return;

@@ -61,24 +61,40 @@ impl Spec {
     }
 }
 
-/// What the engine holds that carries a compose project, listed before the
-/// registry lock is taken (`None` when no engine answers: then `start`'s
-/// ownership check is the only one).
-pub fn engine_resources() -> Option<Vec<crate::engine::Labelled>> {
-    let rt = super::super::runtime().ok()?;
+/// The checks of a new instance that need the engine, with one connection
+/// before the registry lock is taken: limits an answering engine would
+/// refuse (more CPUs than it has, less memory than it allows) are refused
+/// before anything is written, and the engine's resources that carry a
+/// compose project are returned for `create`'s check that no other stack
+/// directory uses the project it picks. Without an engine there is nothing
+/// to ask (`None`); `start` meets the engine later and checks again.
+pub fn engine_precheck(
+    stack: &Stack,
+    spec: &Spec,
+) -> Result<Option<Vec<crate::engine::Labelled>>, Error> {
+    let limits = super::super::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
+    let Ok(rt) = super::super::runtime() else {
+        return Ok(None);
+    };
     rt.block_on(async {
         let engine = match crate::engine::Engine::connect().await {
             Ok(e) => e,
             Err(e) => {
-                tracing::info!("not checking the engine for projects in use: {e}");
-                return None;
+                tracing::info!("not checking the engine for limits and projects in use: {e}");
+                return Ok(None);
             }
         };
+        if limits != crate::compose::Limits::default()
+            && let Err(e @ Error::LimitsRefused { .. }) =
+                engine.check_limits(&spec.name, &limits).await
+        {
+            return Err(e);
+        }
         match engine.compose_resources().await {
-            Ok(list) => Some(list),
+            Ok(list) => Ok(Some(list)),
             Err(e) => {
                 tracing::warn!("not checking the engine for projects in use: {e}");
-                None
+                Ok(None)
             }
         }
     })

@@ -39,6 +39,7 @@ pub async fn start_one(
     // and root-owned, which `clean` then refuses to delete: make the data
     // directory first, with its marker, as create does.
     super::create::ensure_data_dir(stack, &identity, name, &inst)?;
+    engine.check_external_networks(&project, name).await?;
     let opts = UpOptions {
         timeout,
         identity,
@@ -175,6 +176,12 @@ fn print_event(p: &Printer, e: &Event) {
         Event::Started(c) => p.message(format!("  container `{c}` started")),
         Event::Running(c) => p.message(format!("  container `{c}` is running and up to date")),
         Event::Updated(c) => p.message(format!("  container `{c}`: limits changed in place")),
+        Event::Reconnected { container, network } => p.message(format!(
+            "  container `{container}` reconnected to network `{network}`: it had been disconnected"
+        )),
+        Event::Repaired { container, why } => {
+            p.message(format!("  container `{container}` recreated: {why}"))
+        }
         Event::Orphan(c) => p.warn(format!(
             "container `{c}` belongs to no service of the compose files; `mrctl clean` removes it"
         )),
