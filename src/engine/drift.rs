@@ -228,7 +228,7 @@ impl Engine {
             .docker
             .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
             .await
-            .map_err(|e| self.error(&"list networks", &e))?;
+            .map_err(|e| self.error("list networks", &e))?;
         let mut ids: HashMap<String, Vec<String>> = HashMap::new();
         for n in list {
             if let (Some(name), Some(id)) = (n.name, n.id) {

@@ -80,7 +80,7 @@ impl Engine {
             .docker
             .info()
             .await
-            .map_err(|e| self.error(&"report its CPUs", &e))?;
+            .map_err(|e| self.error("report its CPUs", &e))?;
         match refusal(limits, info.ncpu) {
             Some(reason) => Err(Error::LimitsRefused {
                 instance: instance.to_string(),

@@ -588,4 +588,12 @@ fn example_registry_is_valid() {
     // Its reserved port and held ports are respected by the next create.
     f.run(&["create", "next"]).success();
     assert_eq!(f.registry()["instances"]["next"]["ports"]["backend"], 8767);
+    // The identity was made for /srv/mindroom, which holds no such stack:
+    // the directory moved, and the identity moved with it.
+    let reg = f.registry();
+    assert_eq!(reg["stack"]["id"], "3f9c2a7d41be0c58");
+    assert_eq!(
+        reg["stack"]["dir"].as_str().unwrap(),
+        f.dir().canonicalize().unwrap().to_str().unwrap()
+    );
 }

@@ -442,3 +442,27 @@ fn copies_sharing_an_absolute_data_root_never_take_each_others_data() {
     a.run(&["clean", "1", "--yes"]).success();
     assert!(!data.exists());
 }
+
+#[test]
+fn a_copied_registry_gets_an_identity_of_its_own() {
+    // `cp -r` of a stack directory copies instances.json and its identity;
+    // while the original is in use, the copy must not pass for it.
+    let a = Fixture::mindroom();
+    a.run(&["create", "x"]).success();
+    let b = Fixture::empty();
+    for f in ["mrctl.toml", "docker-compose.yml", "instances.json"] {
+        b.write(f, &a.read(f));
+    }
+    b.run(&["create", "y"])
+        .success()
+        .stderr_has("this stack directory is a copy of another that is still in use");
+    let (ra, rb) = (a.registry(), b.registry());
+    assert_ne!(ra["stack"]["id"], rb["stack"]["id"]);
+    assert_eq!(
+        rb["stack"]["dir"].as_str().unwrap(),
+        b.dir().canonicalize().unwrap().to_str().unwrap()
+    );
+    // The original keeps its own.
+    a.run(&["create", "z"]).success();
+    assert_eq!(a.registry()["stack"], ra["stack"]);
+}
