@@ -76,12 +76,7 @@ impl Engine {
                 return Some(PortHolder::Own);
             }
             return Some(PortHolder::Container {
-                name: c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .unwrap_or_default()
-                    .trim_start_matches('/')
-                    .to_string(),
+                name: super::first_name(c.names),
                 project: c_project,
                 instance: labels.get(labels::INSTANCE).cloned(),
                 stack: labels.get(labels::STACK).cloned(),

@@ -233,22 +233,14 @@ impl Engine {
         label: &str,
         value: &str,
     ) -> Result<Vec<ContainerInfo>, Error> {
-        let mut filters = HashMap::new();
         let filter = if value.is_empty() {
             label.to_string()
         } else {
             format!("{label}={value}")
         };
-        filters.insert("label".to_string(), vec![filter]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
         let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.error("list containers", &e))?;
+            .list_containers_raw(vec![filter], "list containers")
+            .await?;
         let mut out: Vec<ContainerInfo> = list
             .into_iter()
             .filter_map(|c| {
@@ -276,12 +268,7 @@ impl Engine {
                 ports.dedup_by_key(|p| (p.host_port, p.container_port));
                 Some(ContainerInfo {
                     id: c.id.unwrap_or_default(),
-                    name: c
-                        .names
-                        .and_then(|n| n.into_iter().next())
-                        .unwrap_or_default()
-                        .trim_start_matches('/')
-                        .to_string(),
+                    name: first_name(c.names),
                     project,
                     service,
                     instance: labels.get(labels::INSTANCE).cloned(),
@@ -298,6 +285,24 @@ impl Engine {
             .collect();
         out.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
         Ok(out)
+    }
+
+    /// Every container (running or not) matching all `labels` filters
+    /// (`key` or `key=value`), as the engine lists them.
+    pub(crate) async fn list_containers_raw(
+        &self,
+        labels: Vec<String>,
+        action: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, Error> {
+        let filters = HashMap::from([("label".to_string(), labels)]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.error(action, &e))
     }
 
     /// The name of a running container that publishes host `port`, if any.
@@ -344,6 +349,15 @@ impl Engine {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// A listed container's name, without the engine's leading `/`.
+pub(crate) fn first_name(names: Option<Vec<String>>) -> String {
+    names
+        .and_then(|n| n.into_iter().next())
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// API 1.41 lists no health field; the status text carries it.

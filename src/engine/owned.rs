@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
 
 use super::{ContainerInfo, Engine, Resource, is_not_found, labels};
 use crate::error::Error;
@@ -114,27 +114,14 @@ impl Engine {
     /// compose project label, with its labels: `create` checks against
     /// these that no other stack directory uses the project it picks.
     pub async fn compose_resources(&self) -> Result<Vec<Labelled>, Error> {
-        let filters = HashMap::from([("label".to_string(), vec![labels::PROJECT.to_string()])]);
         let containers = self
-            .docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| self.error("list containers", &e))?;
+            .list_containers_raw(vec![labels::PROJECT.to_string()], "list containers")
+            .await?;
         let mut out: Vec<Labelled> = containers
             .into_iter()
             .map(|c| Labelled {
                 kind: "container",
-                name: c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .unwrap_or_default()
-                    .trim_start_matches('/')
-                    .to_string(),
+                name: super::first_name(c.names),
                 labels: c.labels.unwrap_or_default(),
             })
             .collect();
@@ -197,16 +184,9 @@ impl Engine {
         if let Some(i) = instance {
             wanted.push(format!("{}={i}", labels::INSTANCE));
         }
-        let filters = HashMap::from([("label".to_string(), wanted)]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
         let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.error("list helper containers", &e))?;
+            .list_containers_raw(wanted, "list helper containers")
+            .await?;
         Ok(list
             .into_iter()
             .filter(|c| {
@@ -219,13 +199,7 @@ impl Engine {
                     .as_ref()
                     .and_then(|l| l.get(labels::INSTANCE).cloned())
                     .unwrap_or_default();
-                let name = c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .unwrap_or_default()
-                    .trim_start_matches('/')
-                    .to_string();
-                (c.id.unwrap_or_default(), name, instance)
+                (c.id.unwrap_or_default(), super::first_name(c.names), instance)
             })
             .collect())
     }

@@ -247,20 +247,7 @@ impl Engine {
 mod tests {
     use super::*;
 
-    fn project(yaml: &str) -> Project {
-        let files = [std::path::PathBuf::from("docker-compose.yml")];
-        crate::compose::resolve(
-            &crate::compose::LoadOptions {
-                project: "p",
-                working_dir: std::path::Path::new("/srv"),
-                files: &files,
-                variables: &Default::default(),
-                profiles: &[],
-            },
-            &[yaml.to_string()],
-        )
-        .unwrap()
-    }
+    use super::super::drift::tests::project;
 
     const SERVICES: &str = r#"
 services:
