@@ -50,13 +50,16 @@ pub fn run() -> i32 {
             return exit::FAILURE;
         }
     };
-    let ctx = commands::Ctx {
-        printer: output::Printer {
-            quiet: cli.quiet,
-            json: cli.json,
-        },
-        project_dir: cli.project_dir,
-        cwd,
+    let printer = output::Printer {
+        quiet: cli.quiet,
+        json: cli.json,
+    };
+    let ctx = match commands::Ctx::new(printer, cli.project_dir, cwd) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            report(&anyhow::Error::new(e).context("cannot start the async runtime"));
+            return exit::FAILURE;
+        }
     };
     match commands::dispatch(&ctx, cli.command) {
         Ok(()) => exit::OK,

@@ -58,8 +58,6 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
             stack.name()
         ));
     }
-    let rt = super::runtime()?;
-    let engine = rt.block_on(Engine::connect());
     let registry = registry_file(&stack).load()?;
     // Refused before anything happens (create checks again under the lock).
     if let Some(d) = &domain
@@ -85,17 +83,7 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
                 "restore refuses to replace it: pass `--force`, or `--as NEWNAME` for a copy",
             ));
         }
-        let engine = match &engine {
-            Ok(e) => e,
-            Err(e) => {
-                return Err(Error::DockerUnavailable {
-                    address: crate::engine::default_address(),
-                    reason: format!("{e}"),
-                }
-                .into());
-            }
-        };
-        remove_existing(&stack, &name, engine, &rt)?;
+        remove_existing(ctx, &stack, &name)?;
     }
     let registry = registry_file(&stack).load()?;
     let old = &m.entry;
@@ -147,7 +135,7 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
         tier,
         limits: old.limits.clone(),
     };
-    let seen = super::lifecycle::create::engine_precheck(&stack, &spec)?;
+    let seen = super::lifecycle::create::engine_precheck(ctx, &stack, &spec)?;
     let inst = super::lifecycle::create::create(&stack, &spec, seen.as_deref())?;
     let _lock = instance_lock(&stack, &name)?;
 
@@ -172,9 +160,9 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     datadir::write_marker(&inst.data_dir, &marker)?;
 
     if !m.volumes.is_empty() {
-        let engine = engine.map_err(anyhow::Error::new)?;
+        let engine = ctx.block_on(ctx.engine())?;
         let project = instance_project(&stack, &name, &inst)?;
-        rt.block_on(async {
+        ctx.block_on(async {
             for h in engine.remove_helpers(&identity, &name).await? {
                 p.message(format!(
                     "  helper container `{h}` left by an interrupted restore removed"
@@ -212,17 +200,13 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
 
 /// `restore --force`: the existing instance goes first, Docker resources
 /// included.
-fn remove_existing(
-    stack: &Stack,
-    name: &str,
-    engine: &Engine,
-    rt: &tokio::runtime::Runtime,
-) -> anyhow::Result<()> {
+fn remove_existing(ctx: &Ctx, stack: &Stack, name: &str) -> anyhow::Result<()> {
     let _lock = instance_lock(stack, name)?;
     let mut locked = registry_file(stack).lock()?;
     let inst = locked.registry.instances[name].clone();
     let identity = super::read_identity(stack, &locked.registry);
-    rt.block_on(async {
+    ctx.block_on(async {
+        let engine = ctx.engine().await?;
         let owned = engine.owned(&inst.project, name, &identity).await?;
         engine.remove_helpers(&identity, name).await?;
         engine.remove_owned(&owned, true).await

@@ -10,7 +10,7 @@
 use super::{Ctx, confirm, instance_lock, registry_file};
 use crate::cli::CleanArgs;
 use crate::datadir::{self, Marker};
-use crate::engine::{Engine, RemoveReport};
+use crate::engine::RemoveReport;
 use crate::error::Error;
 use crate::names;
 
@@ -74,8 +74,8 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     };
     // Only what carries this stack directory's identity goes; anything else
     // with the project's label stops the clean before anything is deleted.
-    let (removed, helpers): (RemoveReport, Vec<String>) = super::runtime()?.block_on(async {
-        let engine = Engine::connect().await?;
+    let (removed, helpers): (RemoveReport, Vec<String>) = ctx.block_on(async {
+        let engine = ctx.engine().await?;
         let owned = engine.owned(&project, name, &identity).await?;
         // Helpers a killed backup or restore left hold the volumes.
         let helpers = engine.remove_helpers(&identity, name).await?;

@@ -7,7 +7,7 @@ use crate::cli::CreateArgs;
 pub fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     let spec = Spec::from_args(&stack, args)?;
-    let seen = super::lifecycle::create::engine_precheck(&stack, &spec)?;
+    let seen = super::lifecycle::create::engine_precheck(ctx, &stack, &spec)?;
     let inst = create(&stack, &spec, seen.as_deref())?;
     let view = InstanceView::new(&stack, &spec.name, &inst);
     let p = &ctx.printer;

@@ -108,9 +108,8 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
             None
         }
     };
-    let rt = super::runtime()?;
-    let engine = rt.block_on(async {
-        match Engine::connect().await {
+    let engine = ctx.block_on(async {
+        match ctx.engine().await {
             Ok(engine) => {
                 let version = engine.server_version().await.unwrap_or_default();
                 findings.push(Finding::ok(
@@ -143,7 +142,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
                 ));
                 let projects = check_instances(stack, &registry, &mut findings);
                 if let Some(engine) = &engine {
-                    rt.block_on(check_docker(
+                    ctx.block_on(check_docker(
                         stack,
                         &registry,
                         &projects,
@@ -164,7 +163,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     if args.fix
         && let Some(stack) = &stack
     {
-        rt.block_on(repair(ctx, stack, engine.as_ref(), args.yes, &mut findings));
+        ctx.block_on(repair(ctx, stack, engine, args.yes, &mut findings));
     }
     let problems = findings
         .iter()

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 use super::{Ctx, lookup, registry_file};
 use crate::cli::ExecArgs;
-use crate::engine::{Engine, ExecOptions};
+use crate::engine::ExecOptions;
 use crate::error::{Error, ExitWith};
 
 /// Puts the terminal in raw mode and restores it when dropped.
@@ -75,9 +75,8 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
         #[cfg(not(unix))]
         size: None,
     };
-    let rt = super::runtime()?;
-    let result = rt.block_on(async {
-        let engine = Engine::connect().await?;
+    let result = ctx.block_on(async {
+        let engine = ctx.engine().await?;
         let identity = super::identity(&stack)?;
         let containers = engine
             .owned(&inst.project, &args.name, &identity)
@@ -117,8 +116,8 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
         let _raw = if tty { RawMode::enable() } else { None };
         anyhow::Ok(engine.exec(&c.id, args.command.clone(), &opts).await?)
     });
-    // A read of standard input may still be blocked; do not wait for it.
-    rt.shutdown_background();
+    // A read of standard input may still be blocked: the context's runtime
+    // is shut down without waiting for it.
     let code = result?;
     if code != 0 {
         return Err(ExitWith(code.clamp(1, 255) as i32).into());

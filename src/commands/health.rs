@@ -3,7 +3,6 @@
 //! otherwise. For cron jobs and monitors; `--json` gives the detail.
 
 use super::{Ctx, instance_project, lookup, registry_file};
-use crate::engine::Engine;
 use crate::error::Error;
 
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
@@ -11,10 +10,7 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let registry = registry_file(&stack).load()?;
     let inst = lookup(&stack, &registry, name)?;
     let project = instance_project(&stack, name, inst)?;
-    let readiness = super::runtime()?.block_on(async {
-        let engine = Engine::connect().await?;
-        engine.readiness(&project).await
-    })?;
+    let readiness = ctx.block_on(async { ctx.engine().await?.readiness(&project).await })?;
     // All services exited (a stopped instance) is not healthy, even if each
     // exited 0 like a finished one-shot would.
     let healthy =

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Ctx, InstanceView, instance_project, ports_inline, registry_file};
-use crate::engine::{ContainerInfo, Engine, is_one_shot, ready_count};
+use crate::engine::{ContainerInfo, is_one_shot, ready_count};
 
 /// The live state of one instance.
 #[derive(Debug, Clone, Serialize)]
@@ -68,9 +68,8 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     let live: Option<Vec<ContainerInfo>> = if names.is_empty() {
         Some(Vec::new())
     } else {
-        let rt = super::runtime()?;
-        match rt.block_on(async {
-            let engine = Engine::connect().await?;
+        match ctx.block_on(async {
+            let engine = ctx.engine().await?;
             super::stack_containers(&engine, &stack, &registry).await
         }) {
             Ok(list) => Some(list),

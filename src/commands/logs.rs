@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 
 use super::{Ctx, lookup, registry_file};
 use crate::cli::LogsArgs;
-use crate::engine::{Engine, LogOptions, LogSource};
+use crate::engine::{LogOptions, LogSource};
 use crate::error::Error;
 
 const COLOURS: [AnsiColor; 6] = [
@@ -66,9 +66,8 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> anyhow::Result<()> {
         since,
         timestamps: args.timestamps,
     };
-    let rt = super::runtime()?;
-    rt.block_on(async {
-        let engine = Engine::connect().await?;
+    ctx.block_on(async {
+        let engine = ctx.engine().await?;
         let all = super::stack_containers(&engine, &stack, &registry).await?;
         let mut sources = Vec::new();
         for name in &names {

@@ -35,17 +35,66 @@ use crate::registry::{Instance, Limits, Registry, RegistryFile};
 use crate::render::InstanceFiles;
 use crate::stack::Stack;
 
-/// What every command gets: the printer and where to find the stack.
+/// What every command gets: the printer, where to find the stack, the
+/// process's one async runtime and its one engine connection, made on first
+/// use and shared by everything the command does.
 pub struct Ctx {
     pub printer: Printer,
     pub project_dir: Option<PathBuf>,
     pub cwd: PathBuf,
+    /// Always `Some` until dropped.
+    rt: Option<tokio::runtime::Runtime>,
+    engine: tokio::sync::OnceCell<crate::engine::Engine>,
+}
+
+impl Drop for Ctx {
+    /// The command is done with everything it awaited; a read of standard
+    /// input that `exec` left blocked must not hold the process up.
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl Ctx {
+    pub fn new(
+        printer: Printer,
+        project_dir: Option<PathBuf>,
+        cwd: PathBuf,
+    ) -> std::io::Result<Ctx> {
+        // One thread is plenty: the work is waiting on the engine.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Ctx {
+            printer,
+            project_dir,
+            cwd,
+            rt: Some(rt),
+            engine: tokio::sync::OnceCell::new(),
+        })
+    }
+
     /// Finds and loads the stack.
     pub fn stack(&self) -> Result<Stack, Error> {
         Stack::discover(self.project_dir.as_deref(), &self.cwd)
+    }
+
+    /// Runs a future on the process's runtime (from synchronous code only).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.rt
+            .as_ref()
+            .expect("the runtime lives as long as the context")
+            .block_on(future)
+    }
+
+    /// The engine, connected on first use; a failed connection is not kept,
+    /// so the next call tries again.
+    pub async fn engine(&self) -> Result<&crate::engine::Engine, Error> {
+        self.engine
+            .get_or_try_init(crate::engine::Engine::connect)
+            .await
     }
 }
 
@@ -304,14 +353,6 @@ pub fn lookup_files_dir_free(dir: &Path, name: &str) -> Result<(), Error> {
 pub fn remove_stale_work(stack: &Stack) {
     crate::datadir::remove_own_leftovers(&stack.instances_dir, stack.name(), true);
     crate::datadir::remove_own_leftovers(&stack.data_root, stack.name(), false);
-}
-
-/// A runtime for the commands that talk to Docker: one thread is plenty,
-/// the work is waiting on the engine.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// Serialises Docker work on one instance across processes (two `start`s

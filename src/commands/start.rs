@@ -4,19 +4,17 @@
 
 use super::{Ctx, for_each, parse_timeout, registry_file, targets};
 use crate::cli::{StartOpts, TargetArgs, UpArgs};
-use crate::engine::Engine;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     let registry = registry_file(&stack).load()?;
     let names = targets(&stack, &registry, target)?;
     let timeout = parse_timeout(&opts.timeout)?;
-    let rt = super::runtime()?;
-    rt.block_on(async {
-        let engine = Engine::connect().await?;
+    ctx.block_on(async {
+        let engine = ctx.engine().await?;
         let what = if restart { "restart" } else { "start" };
         for_each(what, &names, |name| {
-            let (stack, engine) = (&stack, &engine);
+            let stack = &stack;
             async move {
                 if restart {
                     super::lifecycle::stop::stop_one(ctx, stack, engine, &name).await?;
@@ -36,7 +34,7 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     let registry = registry_file(&stack).load()?;
     if !registry.instances.contains_key(&args.create.name) {
         let spec = super::lifecycle::create::Spec::from_args(&stack, &args.create)?;
-        let seen = super::lifecycle::create::engine_precheck(&stack, &spec)?;
+        let seen = super::lifecycle::create::engine_precheck(ctx, &stack, &spec)?;
         super::lifecycle::create::create(&stack, &spec, seen.as_deref())?;
         ctx.printer
             .success(format!("created instance `{}`", spec.name));
@@ -49,13 +47,12 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
             args.create.name
         ));
     }
-    let rt = super::runtime()?;
-    rt.block_on(async {
-        let engine = Engine::connect().await?;
+    ctx.block_on(async {
+        let engine = ctx.engine().await?;
         super::lifecycle::start::start_one(
             ctx,
             &stack,
-            &engine,
+            engine,
             &args.create.name,
             timeout,
             args.opts.wait,

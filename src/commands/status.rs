@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Ctx, instance_project, registry_file, targets};
 use crate::cli::TargetArgs;
-use crate::engine::{ContainerInfo, Engine};
+use crate::engine::ContainerInfo;
 
 #[derive(Serialize)]
 struct Row {
@@ -35,9 +35,8 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     let registry = registry_file(&stack).load()?;
     let names = targets(&stack, &registry, target)?;
-    let rt = super::runtime()?;
-    let rows = rt.block_on(async {
-        let engine = Engine::connect().await?;
+    let rows = ctx.block_on(async {
+        let engine = ctx.engine().await?;
         // One list call for the whole stack.
         let all = super::stack_containers(&engine, &stack, &registry).await?;
         let mut rows = Vec::new();

@@ -3,15 +3,13 @@
 
 use super::{Ctx, for_each, registry_file, targets};
 use crate::cli::TargetArgs;
-use crate::engine::Engine;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     let registry = registry_file(&stack).load()?;
     let names = targets(&stack, &registry, target)?;
-    let rt = super::runtime()?;
-    rt.block_on(async {
-        let engine = Engine::connect().await?;
+    ctx.block_on(async {
+        let engine = ctx.engine().await?;
         for_each("stop", &names, |name| {
             let (stack, engine) = (&stack, &engine);
             async move {

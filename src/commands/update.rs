@@ -7,7 +7,6 @@
 
 use super::{Ctx, instance_lock, instance_project, lookup, registry_file};
 use crate::cli::UpdateArgs;
-use crate::engine::Engine;
 use crate::error::Error;
 use crate::registry::Limits;
 
@@ -34,14 +33,13 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     // has taken the new limits: a refused update changes nothing.
     let _instance = instance_lock(&stack, name)?;
     let identity = super::identity(&stack)?;
-    let rt = super::runtime()?;
     let mut inst = lookup(&stack, &registry_file(&stack).load()?, name)?.clone();
     apply(&mut inst, args, &limits);
     let p = &ctx.printer;
     let project = instance_project(&stack, name, &inst)?;
     let in_force = super::instance_limits(&stack, &inst);
-    let outcome = rt.block_on(async {
-        let engine = Engine::connect().await?;
+    let outcome = ctx.block_on(async {
+        let engine = ctx.engine().await?;
         // Only this stack directory's containers; anything else with the
         // project's label refuses the update before anything is written.
         let owned = engine.owned(&project.name, name, &identity).await?;

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use super::super::{Ctx, instance_lock, instance_project, lookup, registry_file};
 use crate::backup::{self, Manifest, VolumeRecord, Writer};
-use crate::engine::Engine;
 use crate::error::Error;
 use crate::render::InstanceFiles;
 use crate::stack::Stack;
@@ -62,9 +61,8 @@ pub fn write_backup(
     }
     let p = ctx.printer;
     let identity = super::super::identity(stack)?;
-    let rt = super::super::runtime()?;
-    rt.block_on(async {
-        let engine = match Engine::connect().await {
+    ctx.block_on(async {
+        let engine = match ctx.engine().await {
             Ok(e) => e,
             Err(e) if volumes.is_empty() => {
                 p.warn(format!("{e}; the instance has no named volumes, so none are needed"));

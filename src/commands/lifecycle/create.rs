@@ -69,15 +69,13 @@ impl Spec {
 /// directory uses the project it picks. Without an engine there is nothing
 /// to ask (`None`); `start` meets the engine later and checks again.
 pub fn engine_precheck(
+    ctx: &super::super::Ctx,
     stack: &Stack,
     spec: &Spec,
 ) -> Result<Option<Vec<crate::engine::Labelled>>, Error> {
     let limits = super::super::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
-    let Ok(rt) = super::super::runtime() else {
-        return Ok(None);
-    };
-    rt.block_on(async {
-        let engine = match crate::engine::Engine::connect().await {
+    ctx.block_on(async {
+        let engine = match ctx.engine().await {
             Ok(e) => e,
             Err(e) => {
                 tracing::info!("not checking the engine for limits and projects in use: {e}");
