@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     } else {
         match ctx.block_on(async {
             let engine = ctx.engine().await?;
-            super::stack_containers(&engine, &stack, &registry).await
+            super::stack_containers(engine, &stack, &registry).await
         }) {
             Ok(list) => Some(list),
             Err(e) => {

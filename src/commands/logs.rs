@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> anyhow::Result<()> {
     };
     ctx.block_on(async {
         let engine = ctx.engine().await?;
-        let all = super::stack_containers(&engine, &stack, &registry).await?;
+        let all = super::stack_containers(engine, &stack, &registry).await?;
         let mut sources = Vec::new();
         for name in &names {
             let project = &registry.instances[name].project;

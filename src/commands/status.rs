@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
     let rows = ctx.block_on(async {
         let engine = ctx.engine().await?;
         // One list call for the whole stack.
-        let all = super::stack_containers(&engine, &stack, &registry).await?;
+        let all = super::stack_containers(engine, &stack, &registry).await?;
         let mut rows = Vec::new();
         for name in &names {
             let inst = &registry.instances[name];
