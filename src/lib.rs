@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod identity;
 pub mod mask;
 pub mod names;
+pub mod ops;
 pub mod output;
 pub mod ports;
 pub mod registry;

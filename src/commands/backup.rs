@@ -9,12 +9,13 @@ use std::path::Path;
 
 use indexmap::IndexMap;
 
-use super::{Ctx, instance_lock, instance_project, registry_file};
+use super::Ctx;
 use crate::backup::{self};
 use crate::cli::{BackupArgs, RestoreArgs};
 use crate::datadir::{self, Marker};
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::ops::instance::{instance_lock, instance_project, registry_file};
 use crate::ports::{BindProbe, HostProbe};
 use crate::render::InstanceFiles;
 use crate::stack::Stack;
@@ -155,7 +156,7 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
     if data_src.is_dir() {
         copy_tree(&data_src, &inst.data_dir)?;
     }
-    let identity = super::identity(&stack)?;
+    let identity = crate::ops::instance::identity(&stack)?;
     let marker = Marker::new(stack.name(), Some(&identity.id), &name, "data");
     datadir::write_marker(&inst.data_dir, &marker)?;
 
@@ -188,12 +189,14 @@ pub fn restore(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<()> {
         })?;
     }
     if p.json {
-        return p.json(&super::InstanceView::new(&stack, &name, &inst));
+        return p.json(&crate::commands::view::InstanceView::new(
+            &stack, &name, &inst,
+        ));
     }
     p.success(format!(
         "restored instance `{name}` from {} (ports: {}); `mrctl start {name}` runs it",
         file.display(),
-        super::ports_inline(&inst.ports)
+        crate::commands::view::ports_inline(&inst.ports)
     ));
     Ok(())
 }
@@ -204,7 +207,7 @@ fn remove_existing(ctx: &Ctx, stack: &Stack, name: &str) -> anyhow::Result<()> {
     let _lock = instance_lock(stack, name)?;
     let mut locked = registry_file(stack).lock()?;
     let inst = locked.registry.instances[name].clone();
-    let identity = super::read_identity(stack, &locked.registry);
+    let identity = crate::ops::instance::read_identity(stack, &locked.registry);
     ctx.block_on(async {
         let engine = ctx.engine().await?;
         let owned = engine.owned(&inst.project, name, &identity).await?;

@@ -7,12 +7,14 @@
 //! roots. Files go first and the registry entry last, so an interrupted clean
 //! is finished by running it again.
 
-use super::{Ctx, confirm, instance_lock, registry_file};
+use super::Ctx;
 use crate::cli::CleanArgs;
+use crate::commands::view::confirm;
 use crate::datadir::{self, Marker};
 use crate::engine::RemoveReport;
 use crate::error::Error;
 use crate::names;
+use crate::ops::instance::{instance_lock, registry_file};
 
 pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     names::validate_instance_name(&args.name)?;
@@ -56,7 +58,7 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
             .success(format!("backed up instance `{name}` to {}", path.display()));
     }
     let _instance = instance_lock(&stack, name)?;
-    let identity = super::identity(&stack)?;
+    let identity = crate::ops::instance::identity(&stack)?;
     let marker = |kind: &str| Marker::new(stack.name(), Some(&identity.id), name, kind);
     // Check the directories before Docker: a refusal must leave everything,
     // volumes included, as it was.
@@ -84,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
     })?;
 
     let mut locked = registry_file(&stack).lock()?;
-    super::remove_stale_work(&stack);
+    crate::ops::instance::remove_stale_work(&stack);
     let registered = locked.registry.instances.get(name).cloned();
     let data_dir = registered
         .as_ref()

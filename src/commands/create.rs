@@ -1,8 +1,9 @@
 //! `mrctl create NAME [DOMAIN]`: register an instance (see `lifecycle::create`).
 
+use super::Ctx;
 use super::lifecycle::create::{Spec, create};
-use super::{Ctx, InstanceView, ports_inline, rel};
 use crate::cli::CreateArgs;
+use crate::commands::view::{InstanceView, ports_inline, rel};
 
 pub fn run(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Ctx, instance_project, registry_file};
+use super::Ctx;
 use crate::cli::DoctorArgs;
 use crate::compose::Project;
 use crate::datadir::{self, Marker};
 use crate::engine::{ContainerInfo, Engine, labels};
 use crate::error::Error;
+use crate::ops::instance::{instance_project, registry_file};
 use crate::ports::{BindProbe, HostProbe};
 use crate::registry::Registry;
 use crate::render::InstanceFiles;
@@ -388,7 +389,7 @@ async fn check_docker(
     engine: &Engine,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
-    let identity = super::read_identity(stack, registry);
+    let identity = crate::ops::instance::read_identity(stack, registry);
     let all_containers = engine.containers_labelled(labels::PROJECT, "").await?;
     let all_resources = engine.labelled_resources(labels::PROJECT, "").await?;
     let registered: BTreeMap<&str, &str> = registry
@@ -588,7 +589,7 @@ async fn repair(
                     Ok(true)
                 }
                 Repair::MarkDataDir(name) => {
-                    let _lock = super::instance_lock(stack, name)?;
+                    let _lock = crate::ops::instance::instance_lock(stack, name)?;
                     let registry = registry_file(stack).load()?;
                     let inst = &registry.instances[name];
                     let project = instance_project(stack, name, inst).ok();
@@ -597,7 +598,7 @@ async fn repair(
                     {
                         return Ok(false);
                     }
-                    let identity = super::identity(stack)?;
+                    let identity = crate::ops::instance::identity(stack)?;
                     let marker = Marker::new(stack.name(), Some(&identity.id), name, "data");
                     datadir::write_marker(&inst.data_dir, &marker)?;
                     Ok(true)
@@ -605,7 +606,7 @@ async fn repair(
                 Repair::DataDir(name) => {
                     let registry = registry_file(stack).load()?;
                     let inst = &registry.instances[name];
-                    let identity = super::identity(stack)?;
+                    let identity = crate::ops::instance::identity(stack)?;
                     let marker = Marker::new(stack.name(), Some(&identity.id), name, "data");
                     datadir::ensure_dir(
                         &inst.data_dir,
@@ -639,7 +640,7 @@ async fn repair(
                         ));
                         return Ok(false);
                     }
-                    let identity = super::identity(stack)?;
+                    let identity = crate::ops::instance::identity(stack)?;
                     let owned = engine.owned(project, "(unregistered)", &identity).await?;
                     engine.remove_owned(&owned, true).await?;
                     Ok(true)
@@ -649,13 +650,13 @@ async fn repair(
                         return Ok(false);
                     };
                     // Under the instance's lock: a live backup's helper stays.
-                    let Some(_lock) = super::try_instance_lock(stack, instance)? else {
+                    let Some(_lock) = crate::ops::instance::try_instance_lock(stack, instance)? else {
                         p.warn(format!(
                             "instance `{instance}` is busy (a backup or restore may be running); its helpers stay"
                         ));
                         return Ok(false);
                     };
-                    let identity = super::identity(stack)?;
+                    let identity = crate::ops::instance::identity(stack)?;
                     engine.remove_helpers(&identity, instance).await?;
                     Ok(true)
                 }
@@ -670,7 +671,7 @@ async fn repair(
                     if registry.registry.instances.contains_key(name) {
                         return Ok(false);
                     }
-                    let identity = super::identity(stack)?;
+                    let identity = crate::ops::instance::identity(stack)?;
                     let marker = Marker::new(stack.name(), Some(&identity.id), name, "files");
                     datadir::remove_checked(
                         &stack.instance_dir(name),

@@ -10,7 +10,7 @@ use crate::render::{self, InstanceFiles, Secrets};
 
 pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    super::load_instance(&stack, &args.name)?;
+    crate::ops::instance::load_instance(&stack, &args.name)?;
     let files = InstanceFiles::in_dir(stack.instance_dir(&args.name));
     let text = crate::fsutil::read_to_string_limited(&files.env, crate::fsutil::FileKind::EnvFile)?;
     let secrets = Secrets::load(&files.secrets)?.values();

@@ -5,10 +5,11 @@
 
 use std::io::IsTerminal;
 
-use super::{Ctx, lookup, registry_file};
+use super::Ctx;
 use crate::cli::ExecArgs;
 use crate::engine::ExecOptions;
 use crate::error::{Error, ExitWith};
+use crate::ops::instance::{lookup, registry_file};
 
 /// Puts the terminal in raw mode and restores it when dropped.
 #[cfg(unix)]
@@ -77,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
     };
     let result = ctx.block_on(async {
         let engine = ctx.engine().await?;
-        let identity = super::identity(&stack)?;
+        let identity = crate::ops::instance::identity(&stack)?;
         let containers = engine
             .owned(&inst.project, &args.name, &identity)
             .await?

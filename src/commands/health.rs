@@ -2,8 +2,9 @@
 //! where it has a healthcheck, or a one-shot that exited 0), non-zero
 //! otherwise. For cron jobs and monitors; `--json` gives the detail.
 
-use super::{Ctx, instance_project, lookup, registry_file};
+use super::Ctx;
 use crate::error::Error;
+use crate::ops::instance::{instance_project, lookup, registry_file};
 
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let stack = ctx.stack()?;

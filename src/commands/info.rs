@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Ctx, InstanceView, compose_command, ports_inline, rel};
+use super::Ctx;
+use crate::commands::view::{InstanceView, compose_command, ports_inline, rel};
 
 #[derive(Serialize)]
 struct InfoJson {
@@ -16,7 +17,7 @@ struct InfoJson {
 
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    let inst = &super::load_instance(&stack, name)?;
+    let inst = &crate::ops::instance::load_instance(&stack, name)?;
     let view = InstanceView::new(&stack, name, inst);
     let command = compose_command(&stack, name, inst);
     let p = &ctx.printer;

@@ -4,8 +4,10 @@
 
 use serde::Serialize;
 
-use super::{Ctx, InstanceView, instance_project, ports_inline, registry_file};
+use super::Ctx;
+use crate::commands::view::{InstanceView, ports_inline};
 use crate::engine::{ContainerInfo, is_one_shot, ready_count};
+use crate::ops::instance::{instance_project, registry_file};
 
 /// The live state of one instance.
 #[derive(Debug, Clone, Serialize)]
@@ -70,7 +72,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     } else {
         match ctx.block_on(async {
             let engine = ctx.engine().await?;
-            super::stack_containers(engine, &stack, &registry).await
+            crate::ops::instance::stack_containers(engine, &stack, &registry).await
         }) {
             Ok(list) => Some(list),
             Err(e) => {

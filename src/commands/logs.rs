@@ -7,10 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anstyle::AnsiColor;
 use futures_util::StreamExt;
 
-use super::{Ctx, lookup, registry_file};
+use super::Ctx;
 use crate::cli::LogsArgs;
 use crate::engine::{LogOptions, LogSource};
 use crate::error::Error;
+use crate::ops::instance::{lookup, registry_file};
 
 const COLOURS: [AnsiColor; 6] = [
     AnsiColor::Cyan,
@@ -68,7 +69,7 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> anyhow::Result<()> {
     };
     ctx.block_on(async {
         let engine = ctx.engine().await?;
-        let all = super::stack_containers(engine, &stack, &registry).await?;
+        let all = crate::ops::instance::stack_containers(engine, &stack, &registry).await?;
         let mut sources = Vec::new();
         for name in &names {
             let project = &registry.instances[name].project;

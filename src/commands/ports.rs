@@ -8,7 +8,7 @@ use crate::names::port_env_var;
 
 pub fn run(ctx: &Ctx, args: &PortsArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    let inst = &super::load_instance(&stack, &args.name)?;
+    let inst = &crate::ops::instance::load_instance(&stack, &args.name)?;
     let p = &ctx.printer;
     let format = if p.json {
         PortsFormat::Json

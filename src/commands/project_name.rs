@@ -2,8 +2,9 @@
 //! instance not created yet it prints the name `create` would give it, so
 //! scripts can use it before the instance exists.
 
-use super::{Ctx, registry_file};
+use super::Ctx;
 use crate::names;
+use crate::ops::instance::registry_file;
 
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     names::validate_instance_name(name)?;

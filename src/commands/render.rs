@@ -3,7 +3,9 @@
 //! (three-way merge against the last render) and the previous file is kept
 //! as `.env.bak`.
 
-use super::{Ctx, lookup, registry_file, rel};
+use super::Ctx;
+use crate::commands::view::rel;
+use crate::ops::instance::{lookup, registry_file};
 use crate::render::{self, Rerendered};
 
 pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {

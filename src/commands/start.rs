@@ -2,8 +2,10 @@
 //! then start). Before anything is created, every published host port is
 //! checked: free, or held by this instance's own containers.
 
-use super::{Ctx, for_each, parse_timeout, registry_file, targets};
+use super::Ctx;
 use crate::cli::{StartOpts, TargetArgs, UpArgs};
+use crate::commands::args::{for_each, parse_timeout, targets};
+use crate::ops::instance::registry_file;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> anyhow::Result<()> {
     let stack = ctx.stack()?;

@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 
-use super::{Ctx, instance_project, registry_file, targets};
+use super::Ctx;
 use crate::cli::TargetArgs;
+use crate::commands::args::targets;
 use crate::engine::ContainerInfo;
+use crate::ops::instance::{instance_project, registry_file};
 
 #[derive(Serialize)]
 struct Row {
@@ -38,7 +40,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
     let rows = ctx.block_on(async {
         let engine = ctx.engine().await?;
         // One list call for the whole stack.
-        let all = super::stack_containers(engine, &stack, &registry).await?;
+        let all = crate::ops::instance::stack_containers(engine, &stack, &registry).await?;
         let mut rows = Vec::new();
         for name in &names {
             let inst = &registry.instances[name];

@@ -1,8 +1,10 @@
 //! `mrctl stop NAME|--all`: stop containers in reverse dependency order, in
 //! parallel within a wave, each with its service's grace period.
 
-use super::{Ctx, for_each, registry_file, targets};
+use super::Ctx;
 use crate::cli::TargetArgs;
+use crate::commands::args::{for_each, targets};
+use crate::ops::instance::registry_file;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;

@@ -5,9 +5,10 @@
 //! change nothing: containers already updated get their old limits back and
 //! the registry is not written.
 
-use super::{Ctx, instance_lock, instance_project, lookup, registry_file};
+use super::Ctx;
 use crate::cli::UpdateArgs;
 use crate::error::Error;
+use crate::ops::instance::{instance_lock, instance_project, lookup, registry_file};
 use crate::registry::Limits;
 
 pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
@@ -32,12 +33,12 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     // entry can be worked out on a copy and written only once the engine
     // has taken the new limits: a refused update changes nothing.
     let _instance = instance_lock(&stack, name)?;
-    let identity = super::identity(&stack)?;
+    let identity = crate::ops::instance::identity(&stack)?;
     let mut inst = lookup(&stack, &registry_file(&stack).load()?, name)?.clone();
     apply(&mut inst, args, &limits);
     let p = &ctx.printer;
     let project = instance_project(&stack, name, &inst)?;
-    let in_force = super::instance_limits(&stack, &inst);
+    let in_force = crate::ops::instance::instance_limits(&stack, &inst);
     let outcome = ctx.block_on(async {
         let engine = ctx.engine().await?;
         // Only this stack directory's containers; anything else with the

@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::super::{Ctx, instance_lock, instance_project, lookup, registry_file};
+use super::super::Ctx;
 use crate::backup::{self, Manifest, VolumeRecord, Writer};
 use crate::error::Error;
+use crate::ops::instance::{instance_lock, instance_project, lookup, registry_file};
 use crate::render::InstanceFiles;
 use crate::stack::Stack;
 
@@ -23,7 +24,7 @@ pub fn write_backup(
         Some(p) if p.is_absolute() => p.to_path_buf(),
         Some(p) => ctx.cwd.join(p),
         None => {
-            let stamp = super::super::now_rfc3339().replace([':', '-'], "");
+            let stamp = crate::ops::instance::now_rfc3339().replace([':', '-'], "");
             ctx.cwd
                 .join(format!("{}-{name}-{stamp}.mrctl.tgz", stack.name()))
         }
@@ -60,7 +61,7 @@ pub fn write_backup(
         ));
     }
     let p = ctx.printer;
-    let identity = super::super::identity(stack)?;
+    let identity = crate::ops::instance::identity(stack)?;
     ctx.block_on(async {
         let engine = match ctx.engine().await {
             Ok(e) => e,
@@ -112,7 +113,7 @@ pub fn write_backup(
         mrctl_version: env!("CARGO_PKG_VERSION").into(),
         stack: stack.name().to_string(),
         instance: name.to_string(),
-        created_at: super::super::now_rfc3339(),
+        created_at: crate::ops::instance::now_rfc3339(),
         entry: inst.clone(),
         services: project.services.keys().cloned().collect(),
         volumes,

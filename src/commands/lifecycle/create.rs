@@ -5,11 +5,11 @@
 
 use indexmap::IndexMap;
 
-use super::super::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_work};
 use crate::cli::CreateArgs;
 use crate::datadir::{self, Marker};
 use crate::error::Error;
 use crate::names;
+use crate::ops::instance::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_work};
 use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
 use crate::registry::{Instance, Limits, sync_dir};
 use crate::render::{self, InstanceFiles, Secrets};
@@ -73,7 +73,7 @@ pub fn engine_precheck(
     stack: &Stack,
     spec: &Spec,
 ) -> Result<Option<Vec<crate::engine::Labelled>>, Error> {
-    let limits = super::super::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
+    let limits = crate::ops::instance::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
     ctx.block_on(async {
         let engine = match ctx.engine().await {
             Ok(e) => e,

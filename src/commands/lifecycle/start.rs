@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use super::super::{Ctx, instance_lock, instance_project, lookup, registry_file};
+use super::super::Ctx;
 use crate::compose::{Condition, Project};
 use crate::engine::{ContainerInfo, Engine, Event, PortHolder, UpOptions};
 use crate::error::Error;
+use crate::ops::instance::{instance_lock, instance_project, lookup, registry_file};
 use crate::output::Printer;
 use crate::ports::{BindProbe, HostProbe};
 use crate::stack::Stack;
@@ -32,7 +33,7 @@ pub async fn start_one(
             "variable `{var}` is not set; it is replaced by an empty string"
         ));
     }
-    let identity = super::super::identity(stack)?;
+    let identity = crate::ops::instance::identity(stack)?;
     let owned = engine.owned(&project.name, name, &identity).await?;
     check_ports(engine, &project, &owned.containers, name).await?;
     // The engine would create a missing bind-mount source itself, unmarked

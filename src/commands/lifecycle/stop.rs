@@ -1,7 +1,8 @@
 //! Stopping one instance in reverse dependency order.
 
-use super::super::{Ctx, instance_lock, instance_project, lookup, registry_file};
+use super::super::Ctx;
 use crate::engine::Engine;
+use crate::ops::instance::{instance_lock, instance_project, lookup, registry_file};
 use crate::stack::Stack;
 
 /// Stops one instance's containers.
@@ -35,7 +36,7 @@ pub async fn stop_one(ctx: &Ctx, stack: &Stack, engine: &Engine, name: &str) -> 
     };
     let p = ctx.printer;
     let owned = engine
-        .owned(&inst.project, name, &super::super::identity(stack)?)
+        .owned(&inst.project, name, &crate::ops::instance::identity(stack)?)
         .await?;
     engine
         .stop(&owned, &order, &|c| {

@@ -1,0 +1,70 @@
+//! Arguments several commands share, validated: the instances a
+//! `NAME | --all` command acts on, `--timeout`, and running one command on
+//! each of several instances.
+
+use crate::error::Error;
+use crate::ops::instance::lookup;
+use crate::registry::Registry;
+use crate::stack::Stack;
+
+/// The instances a `NAME | --all` command acts on.
+pub fn targets(
+    stack: &Stack,
+    registry: &Registry,
+    target: &crate::cli::TargetArgs,
+) -> Result<Vec<String>, Error> {
+    if target.all {
+        return Ok(registry
+            .names_sorted()
+            .into_iter()
+            .map(str::to_string)
+            .collect());
+    }
+    let name = target.name.clone().unwrap_or_default();
+    lookup(stack, registry, &name)?;
+    Ok(vec![name])
+}
+
+/// Runs `each` on every target; with several, a failure is reported and the
+/// rest still run, and the end result says how many failed.
+pub async fn for_each<F, Fut>(what: &str, names: &[String], mut each: F) -> anyhow::Result<()>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    if names.len() == 1 {
+        return each(names[0].clone()).await;
+    }
+    let mut failed = 0;
+    for name in names {
+        if let Err(e) = each(name.clone()).await {
+            failed += 1;
+            let mut err = anstream::stderr();
+            use std::io::Write;
+            let _ = writeln!(
+                err,
+                "{}error:{} instance `{name}`: {}",
+                crate::output::RED,
+                crate::output::RED.render_reset(),
+                crate::mask::mask(&format!("{e:#}"))
+            );
+        }
+    }
+    if failed > 0 {
+        return Err(Error::Partial {
+            what: what.to_string(),
+            count: failed,
+            total: names.len(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// `--timeout` as a duration.
+pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Error> {
+    crate::units::parse_duration(text).ok_or_else(|| Error::InvalidArgument {
+        option: "--timeout".into(),
+        reason: format!("`{text}` is not a duration (e.g. `90s`, `5m`)"),
+    })
+}
