@@ -279,6 +279,15 @@ pub enum Error {
         reason: String,
     },
 
+    #[error(
+        "cannot clean instance `{instance}`; nothing was deleted (`--keep-data` leaves the data directory alone)"
+    )]
+    CleanRefused {
+        instance: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     #[error("doctor found {count} problem{}", if *count == 1 { "" } else { "s" })]
     DoctorProblems { count: usize },
 
@@ -347,6 +356,7 @@ impl Error {
             | Error::Io { .. } => exit::FAILURE,
             Error::Unhealthy { .. } | Error::DoctorProblems { .. } => exit::UNHEALTHY,
             Error::BadArchive { .. } => exit::CONFIG,
+            Error::CleanRefused { source, .. } => source.exit_code(),
         }
     }
 

@@ -101,6 +101,15 @@ impl Printer {
     }
 
     /// A value as pretty JSON on stdout.
+    /// The reports of a `NAME | --all` command as one JSON document: the
+    /// object for one target, an array for `--all`.
+    pub fn json_reports<T: Serialize>(&self, reports: &[T], all: bool) -> anyhow::Result<()> {
+        match (all, reports) {
+            (false, [one]) => self.json(one),
+            _ => self.json(&reports),
+        }
+    }
+
     pub fn json(&self, value: &impl Serialize) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(value)?;
         text.push('\n');

@@ -25,31 +25,46 @@ pub fn targets(
     Ok(vec![name])
 }
 
-/// Runs `each` on every target; with several, a failure is reported and the
-/// rest still run, and the end result says how many failed.
-pub async fn for_each<F, Fut>(what: &str, names: &[String], mut each: F) -> anyhow::Result<()>
+/// Runs `each` on every target and collects its reports; with several, a
+/// failure is reported on standard error and the rest still run. `print`
+/// then gets the reports of those that succeeded (a `--json` command prints
+/// them as one document: an object for one target, an array for `--all`),
+/// and the end result says how many failed.
+pub async fn for_each<T, F, Fut>(
+    what: &str,
+    names: &[String],
+    all: bool,
+    mut each: F,
+    print: impl FnOnce(&[T], bool) -> anyhow::Result<()>,
+) -> anyhow::Result<()>
 where
     F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
-    if names.len() == 1 {
-        return each(names[0].clone()).await;
+    if !all && names.len() == 1 {
+        let report = each(names[0].clone()).await?;
+        return print(std::slice::from_ref(&report), false);
     }
     let mut failed = 0;
+    let mut reports = Vec::new();
     for name in names {
-        if let Err(e) = each(name.clone()).await {
-            failed += 1;
-            let mut err = anstream::stderr();
-            use std::io::Write;
-            let _ = writeln!(
-                err,
-                "{}error:{} instance `{name}`: {}",
-                crate::output::RED,
-                crate::output::RED.render_reset(),
-                crate::mask::mask(&format!("{e:#}"))
-            );
+        match each(name.clone()).await {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                failed += 1;
+                let mut err = anstream::stderr();
+                use std::io::Write;
+                let _ = writeln!(
+                    err,
+                    "{}error:{} instance `{name}`: {}",
+                    crate::output::RED,
+                    crate::output::RED.render_reset(),
+                    crate::mask::mask(&format!("{e:#}"))
+                );
+            }
         }
     }
+    print(&reports, true)?;
     if failed > 0 {
         return Err(Error::Partial {
             what: what.to_string(),

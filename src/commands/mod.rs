@@ -12,11 +12,11 @@ mod exec;
 mod health;
 mod info;
 mod init;
-mod lifecycle;
 mod list;
 mod logs;
 mod man;
 mod ports;
+mod progress;
 mod project_name;
 mod render;
 mod start;
@@ -93,6 +93,12 @@ impl Ctx {
         self.engine
             .get_or_try_init(crate::engine::Engine::connect)
             .await
+    }
+}
+
+impl crate::ops::Engines for Ctx {
+    async fn engine(&self) -> Result<&crate::engine::Engine, Error> {
+        Ctx::engine(self).await
     }
 }
 

@@ -3,28 +3,44 @@
 //! checked: free, or held by this instance's own containers.
 
 use super::Ctx;
+use super::progress::Renderer;
 use crate::cli::{StartOpts, TargetArgs, UpArgs};
 use crate::commands::args::{for_each, parse_timeout, targets};
 use crate::ops::instance::registry_file;
+use crate::ops::start::{StartReport, StartSpec, start};
+use crate::ops::stop::stop;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
     let registry = registry_file(&stack).load()?;
     let names = targets(&stack, &registry, target)?;
     let timeout = parse_timeout(&opts.timeout)?;
+    let sink = Renderer::new(ctx.printer);
     ctx.block_on(async {
         let engine = ctx.engine().await?;
         let what = if restart { "restart" } else { "start" };
-        for_each(what, &names, |name| {
-            let stack = &stack;
-            async move {
-                if restart {
-                    super::lifecycle::stop::stop_one(ctx, stack, engine, &name).await?;
+        for_each(
+            what,
+            &names,
+            target.all,
+            |name| {
+                let (stack, sink) = (&stack, &sink);
+                async move {
+                    if restart {
+                        stop(stack, engine, &name, sink).await?;
+                    }
+                    let spec = StartSpec {
+                        name,
+                        timeout,
+                        wait: opts.wait,
+                    };
+                    let report = start(stack, engine, &spec, sink).await?;
+                    print_started(ctx, &report, opts.wait);
+                    Ok(report)
                 }
-                super::lifecycle::start::start_one(ctx, stack, engine, &name, timeout, opts.wait)
-                    .await
-            }
-        })
+            },
+            |reports, all| print_reports(ctx, reports, all),
+        )
         .await
     })
 }
@@ -35,9 +51,11 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     crate::names::validate_instance_name(&args.create.name)?;
     let registry = registry_file(&stack).load()?;
     if !registry.instances.contains_key(&args.create.name) {
-        let spec = super::lifecycle::create::Spec::from_args(&stack, &args.create)?;
-        let seen = super::lifecycle::create::engine_precheck(ctx, &stack, &spec)?;
-        super::lifecycle::create::create(&stack, &spec, seen.as_deref())?;
+        let spec = super::create::spec_from_args(&stack, &args.create)?;
+        let seen = ctx.block_on(async {
+            crate::ops::create::engine_precheck(ctx.engine().await, &stack, &spec).await
+        })?;
+        crate::ops::create::create(&stack, &spec, seen.as_deref())?;
         ctx.printer
             .success(format!("created instance `{}`", spec.name));
     } else if args.create.domain.is_some()
@@ -49,16 +67,35 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
             args.create.name
         ));
     }
-    ctx.block_on(async {
-        let engine = ctx.engine().await?;
-        super::lifecycle::start::start_one(
-            ctx,
-            &stack,
-            engine,
-            &args.create.name,
-            timeout,
-            args.opts.wait,
-        )
-        .await
-    })
+    let sink = Renderer::new(ctx.printer);
+    let spec = StartSpec {
+        name: args.create.name.clone(),
+        timeout,
+        wait: args.opts.wait,
+    };
+    let report = ctx.block_on(async { start(&stack, ctx.engine().await?, &spec, &sink).await })?;
+    print_started(ctx, &report, args.opts.wait);
+    print_reports(ctx, std::slice::from_ref(&report), false)
+}
+
+/// The lines that say an instance is up, and where to reach it.
+pub fn print_started(ctx: &Ctx, report: &StartReport, waited: bool) {
+    let p = &ctx.printer;
+    if waited {
+        p.success(format!("every service of `{}` is ready", report.name));
+    }
+    p.success(format!(
+        "instance `{}` is up (project `{}`)",
+        report.name, report.project
+    ));
+    for e in &report.endpoints {
+        p.message(format!("  {}: {}", e.service, e.url));
+    }
+}
+
+fn print_reports(ctx: &Ctx, reports: &[StartReport], all: bool) -> anyhow::Result<()> {
+    if ctx.printer.json {
+        return ctx.printer.json_reports(reports, all);
+    }
+    Ok(())
 }

@@ -5,17 +5,16 @@
 
 use indexmap::IndexMap;
 
-use crate::cli::CreateArgs;
 use crate::datadir::{self, Marker};
 use crate::error::Error;
-use crate::names;
 use crate::ops::instance::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_work};
 use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
 use crate::registry::{Instance, Limits, sync_dir};
 use crate::render::{self, InstanceFiles, Secrets};
 use crate::stack::Stack;
 
-/// Validated arguments of `create`.
+/// What to create: the arguments of `create` (or `up`, `restore`), validated.
+#[derive(Debug, Clone)]
 pub struct Spec {
     pub name: String,
     pub domain: Option<String>,
@@ -25,42 +24,6 @@ pub struct Spec {
     pub limits: Limits,
 }
 
-impl Spec {
-    pub fn from_args(stack: &Stack, args: &CreateArgs) -> Result<Spec, Error> {
-        names::validate_instance_name(&args.name)?;
-        let domain = args
-            .domain
-            .as_deref()
-            .map(names::validate_domain)
-            .transpose()?;
-        let mut pinned = IndexMap::new();
-        for spec in &args.ports {
-            let (name, port) = ports::parse_pin(spec)?;
-            if pinned.insert(name.clone(), port).is_some() {
-                return Err(Error::InvalidPort {
-                    spec: spec.clone(),
-                    reason: format!("`{name}` is pinned twice"),
-                });
-            }
-        }
-        let tier = args
-            .tier
-            .clone()
-            .or_else(|| stack.config.instances.default_tier.clone());
-        if let Some(t) = &tier {
-            stack.tier(t)?;
-        }
-        Ok(Spec {
-            name: args.name.clone(),
-            domain,
-            index: args.index,
-            pinned,
-            tier,
-            limits: super::super::parse_limits(&args.limits)?,
-        })
-    }
-}
-
 /// The checks of a new instance that need the engine, with one connection
 /// before the registry lock is taken: limits an answering engine would
 /// refuse (more CPUs than it has, less memory than it allows) are refused
@@ -68,34 +31,31 @@ impl Spec {
 /// compose project are returned for `create`'s check that no other stack
 /// directory uses the project it picks. Without an engine there is nothing
 /// to ask (`None`); `start` meets the engine later and checks again.
-pub fn engine_precheck(
-    ctx: &super::super::Ctx,
+pub async fn engine_precheck(
+    engine: Result<&crate::engine::Engine, Error>,
     stack: &Stack,
     spec: &Spec,
 ) -> Result<Option<Vec<crate::engine::Labelled>>, Error> {
     let limits = crate::ops::instance::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
-    ctx.block_on(async {
-        let engine = match ctx.engine().await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::info!("not checking the engine for limits and projects in use: {e}");
-                return Ok(None);
-            }
-        };
-        if limits != crate::compose::Limits::default()
-            && let Err(e @ Error::LimitsRefused { .. }) =
-                engine.check_limits(&spec.name, &limits).await
-        {
-            return Err(e);
+    let engine = match engine {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::info!("not checking the engine for limits and projects in use: {e}");
+            return Ok(None);
         }
-        match engine.compose_resources().await {
-            Ok(list) => Ok(Some(list)),
-            Err(e) => {
-                tracing::warn!("not checking the engine for projects in use: {e}");
-                Ok(None)
-            }
+    };
+    if limits != crate::compose::Limits::default()
+        && let Err(e @ Error::LimitsRefused { .. }) = engine.check_limits(&spec.name, &limits).await
+    {
+        return Err(e);
+    }
+    match engine.compose_resources().await {
+        Ok(list) => Ok(Some(list)),
+        Err(e) => {
+            tracing::warn!("not checking the engine for projects in use: {e}");
+            Ok(None)
         }
-    })
+    }
 }
 
 /// Refuses a project that a resource of another stack directory carries.
@@ -125,7 +85,7 @@ fn check_project_free(
 }
 
 /// Creates instance `spec.name` and returns its registry entry. `seen` is
-/// what `engine_resources` found on the engine.
+/// what `engine_precheck` found on the engine.
 pub fn create(
     stack: &Stack,
     spec: &Spec,

@@ -1,0 +1,147 @@
+//! Starting one instance: check its published ports and its data
+//! directory, converge it through the engine, optionally wait until every
+//! service is ready, and report where to reach it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::instance::{identity, instance_lock, instance_project, lookup, registry_file};
+use super::{Progress, Sink};
+use crate::compose::Project;
+use crate::engine::{ContainerInfo, Engine, PortHolder, UpOptions};
+use crate::error::Error;
+use crate::ports::{BindProbe, HostProbe};
+use crate::stack::Stack;
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    pub name: String,
+    /// How long to wait for each dependency condition (and with `wait`, for
+    /// every service to be ready).
+    pub timeout: Duration,
+    /// Wait until every service is ready.
+    pub wait: bool,
+}
+
+/// A published TCP port of a service, as a URL.
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub service: String,
+    pub url: String,
+}
+
+/// What `start` did and where the instance answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct StartReport {
+    pub name: String,
+    pub project: String,
+    pub containers: Vec<ContainerInfo>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// Starts one instance (only this stack directory's resources are touched).
+pub async fn start(
+    stack: &Stack,
+    engine: &Engine,
+    spec: &StartSpec,
+    sink: &dyn Sink,
+) -> Result<StartReport, Error> {
+    let name = spec.name.as_str();
+    let _lock = instance_lock(stack, name)?;
+    // Re-read under the instance lock: a concurrent clean may have removed it.
+    let registry = registry_file(stack).load()?;
+    let inst = lookup(stack, &registry, name)?.clone();
+    let project = instance_project(stack, name, &inst)?;
+    for var in &project.unset_variables {
+        sink.send(Progress::Warning(format!(
+            "variable `{var}` is not set; it is replaced by an empty string"
+        )));
+    }
+    let identity = identity(stack)?;
+    let owned = engine.owned(&project.name, name, &identity).await?;
+    check_ports(engine, &project, &owned.containers, name).await?;
+    // The engine would create a missing bind-mount source itself, unmarked
+    // and root-owned, which `clean` then refuses to delete: make the data
+    // directory first, with its marker, as create does.
+    super::create::ensure_data_dir(stack, &identity, name, &inst)?;
+    engine.check_external_networks(&project, name).await?;
+    let opts = UpOptions {
+        timeout: spec.timeout,
+        identity,
+        instance: name.to_string(),
+    };
+    engine
+        .up(&project, &owned, &opts, &|e| sink.send(Progress::Engine(e)))
+        .await?;
+    if spec.wait {
+        engine
+            .wait_ready(&project, name, spec.timeout, &|r| {
+                sink.send(Progress::Ready(r.clone()))
+            })
+            .await?;
+    }
+    Ok(StartReport {
+        name: name.to_string(),
+        containers: engine.project_containers(&project.name).await?,
+        endpoints: endpoints(&project),
+        project: project.name,
+    })
+}
+
+/// The published TCP ports of the project, as URLs.
+fn endpoints(project: &Project) -> Vec<Endpoint> {
+    let mut out = Vec::new();
+    for svc in project.services.values() {
+        for port in svc.ports.iter().filter(|p| p.protocol == "tcp") {
+            if let Some(host) = port.published {
+                let ip = port
+                    .host_ip
+                    .as_deref()
+                    .filter(|ip| *ip != "0.0.0.0")
+                    .unwrap_or("localhost");
+                out.push(Endpoint {
+                    service: svc.name.clone(),
+                    url: format!("http://{ip}:{host}"),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Every published host port must be free or held by this project's own
+/// containers; otherwise nothing is touched and the error names the port,
+/// the service, the instance and, where known, the holder.
+async fn check_ports(
+    engine: &Engine,
+    project: &Project,
+    own: &[ContainerInfo],
+    instance: &str,
+) -> Result<(), Error> {
+    let own_ports: Vec<u16> = own
+        .iter()
+        .flat_map(|c| c.ports.iter().map(|p| p.host_port))
+        .collect();
+    for svc in project.services.values() {
+        for port in &svc.ports {
+            let Some(host) = port.published else { continue };
+            if own_ports.contains(&host) || !BindProbe.in_use(host) {
+                continue;
+            }
+            let holder = match engine.port_holder(host, &project.name, own).await {
+                Some(PortHolder::Own) => continue,
+                Some(other) => other.to_string(),
+                None => "another process on this host listens on it".to_string(),
+            };
+            return Err(Error::PortBusy {
+                port: host,
+                service: svc.name.clone(),
+                instance: instance.to_string(),
+                holder,
+            });
+        }
+    }
+    Ok(())
+}
