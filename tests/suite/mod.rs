@@ -11,6 +11,7 @@ mod engine;
 mod examples;
 mod hostile;
 mod interrupted;
+mod json_output;
 mod operate;
 mod ownership;
 mod reliability;
