@@ -4,6 +4,7 @@
 //! talks to Docker.
 
 mod convert;
+mod fields;
 mod interpolate;
 mod load;
 pub mod model;
