@@ -427,7 +427,7 @@ pub fn read_verified(archive: &Path, work_dir: &Path) -> Result<Extracted> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Limits;
+    use crate::limits::Limits;
 
     fn manifest() -> Manifest {
         Manifest {

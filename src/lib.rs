@@ -12,6 +12,7 @@ pub mod envfile;
 pub mod error;
 pub mod fsutil;
 pub mod identity;
+pub mod limits;
 pub mod mask;
 pub mod names;
 pub mod output;

@@ -316,7 +316,8 @@ fn sequential(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{Instance, Limits};
+    use crate::limits::Limits;
+    use crate::registry::Instance;
 
     struct Busy(Vec<u16>);
     impl HostProbe for Busy {

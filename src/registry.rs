@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
 use crate::fsutil::{FileKind, read_optional};
+use crate::limits::Limits;
 use crate::names;
 use crate::stack::StackConfig;
 
@@ -62,25 +63,6 @@ impl Default for Registry {
 pub struct StackRecord {
     pub id: String,
     pub dir: PathBuf,
-}
-
-/// Per-instance resource limits set with `--memory`/`--cpus`/`--pids`,
-/// overriding the tier's.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpus: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pids: Option<i64>,
-}
-
-impl Limits {
-    pub fn is_empty(&self) -> bool {
-        self.memory.is_none() && self.cpus.is_none() && self.pids.is_none()
-    }
 }
 
 /// One instance as allocated.
@@ -604,35 +586,11 @@ fn check_values(r: &Registry) -> std::result::Result<(), String> {
                 inst.data_dir.display()
             ));
         }
-        check_limits(&key, &inst.limits)?;
+        if let Err(e) = inst.limits.validate() {
+            return Err(format!("key `{key}.limits.{}`: {}", e.field, e.reason));
+        }
     }
     check_unique(r)
-}
-
-/// An instance's own limits, as `--memory`/`--cpus`/`--pids` accept them.
-fn check_limits(key: &str, l: &Limits) -> std::result::Result<(), String> {
-    if let Some(m) = &l.memory
-        && crate::units::parse_bytes(m).is_none_or(|b| b < 6 << 20)
-    {
-        return Err(format!(
-            "key `{key}.limits.memory`: `{m}` is not a memory size of at least 6m"
-        ));
-    }
-    if let Some(c) = l.cpus
-        && !(c > 0.0 && c <= 1024.0)
-    {
-        return Err(format!(
-            "key `{key}.limits.cpus`: {c} is not a positive number of CPUs"
-        ));
-    }
-    if let Some(p) = l.pids
-        && p < 1
-    {
-        return Err(format!(
-            "key `{key}.limits.pids`: {p} is not a positive limit"
-        ));
-    }
-    Ok(())
 }
 
 /// What no two instances may share: a port, an index, a compose project, a

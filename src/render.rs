@@ -11,7 +11,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::registry::{Limits, write_atomic};
+use crate::limits::Limits;
+use crate::registry::write_atomic;
 use crate::stack::Stack;
 
 /// Built-in env template (`instances.env_template` absent).
@@ -42,30 +43,9 @@ pub struct Context {
     pub ports: IndexMap<String, u16>,
     pub tier: Option<String>,
     /// Limits in force (tier, then per-instance overrides); every key present, `none` when unset.
-    pub limits: TemplateLimits,
+    #[serde(serialize_with = "crate::limits::serialize_every_key")]
+    pub limits: Limits,
     pub services: Vec<String>,
-}
-
-/// Resource limits as templates see them: each key always present.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct TemplateLimits {
-    pub memory: Option<String>,
-    pub cpus: Option<f64>,
-    pub pids: Option<i64>,
-}
-
-impl TemplateLimits {
-    /// The tier's limits with the instance's own overrides on top.
-    pub fn resolve(tier: Option<&crate::stack::TierConfig>, own: &Limits) -> TemplateLimits {
-        TemplateLimits {
-            memory: own
-                .memory
-                .clone()
-                .or_else(|| tier.and_then(|t| t.memory.clone())),
-            cpus: own.cpus.or_else(|| tier.and_then(|t| t.cpus)),
-            pids: own.pids.or_else(|| tier.and_then(|t| t.pids)),
-        }
-    }
 }
 
 /// The rendered outputs of one instance.
@@ -351,7 +331,6 @@ pub fn context_for(
     inst: &crate::registry::Instance,
     services: Vec<String>,
 ) -> Context {
-    let tier = inst.tier.as_deref().and_then(|t| stack.config.tiers.get(t));
     Context {
         name: name.to_string(),
         index: inst.index,
@@ -362,7 +341,7 @@ pub fn context_for(
         instance_dir: stack.instance_dir(name).to_string_lossy().into_owned(),
         ports: inst.ports.clone(),
         tier: inst.tier.clone(),
-        limits: TemplateLimits::resolve(tier, &inst.limits),
+        limits: crate::limits::in_force(&stack.config.tiers, inst.tier.as_deref(), &inst.limits),
         services,
     }
 }
@@ -577,7 +556,7 @@ mod tests {
             instance_dir: "/s/.instances/prod".into(),
             ports: IndexMap::from([("backend".into(), 8765), ("frontend".into(), 3003)]),
             tier: None,
-            limits: TemplateLimits::default(),
+            limits: Limits::default(),
             services: vec!["backend".into(), "frontend".into()],
         }
     }

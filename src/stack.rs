@@ -7,8 +7,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, position_of};
+use crate::limits::Limits;
 use crate::names;
-use crate::units;
 
 /// File name of the stack configuration.
 pub const CONFIG_FILE: &str = "mrctl.toml";
@@ -39,8 +39,9 @@ pub struct StackConfig {
     pub instances: InstancesConfig,
     #[serde(default)]
     pub ports: PortsConfig,
+    /// `[tiers.<name>]`: resource limits applied to every container of an instance.
     #[serde(default)]
-    pub tiers: IndexMap<String, TierConfig>,
+    pub tiers: IndexMap<String, Limits>,
 }
 
 fn default_compose_files() -> Vec<String> {
@@ -98,18 +99,6 @@ impl Default for PortsConfig {
             base: IndexMap::new(),
         }
     }
-}
-
-/// `[tiers.<name>]`: resource limits applied to every container of an instance.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TierConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpus: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pids: Option<i64>,
 }
 
 /// A loaded, validated stack.
@@ -207,7 +196,7 @@ impl Stack {
     }
 
     /// The tier named `name`, or an error listing the tiers there are.
-    pub fn tier(&self, name: &str) -> Result<&TierConfig> {
+    pub fn tier(&self, name: &str) -> Result<&Limits> {
         self.config.tiers.get(name).ok_or_else(|| {
             let known: Vec<_> = self.config.tiers.keys().map(|k| format!("`{k}`")).collect();
             Error::InvalidArgument {
@@ -400,29 +389,8 @@ fn validate(c: &StackConfig) -> std::result::Result<(), Invalid> {
                 "a tier name is lowercase letters, digits, `-` and `_`".into(),
             );
         }
-        if let Some(m) = &limits.memory
-            && units::parse_bytes(m).is_none_or(|b| b < 6 << 20)
-        {
-            return bad(
-                &format!("{key}.memory"),
-                format!("`{m}` is not a memory size of at least 6m (e.g. `256m`, `1g`)"),
-            );
-        }
-        if let Some(cpus) = limits.cpus
-            && !(cpus > 0.0 && cpus <= 1024.0)
-        {
-            return bad(
-                &format!("{key}.cpus"),
-                format!("{cpus} is not a positive number of CPUs"),
-            );
-        }
-        if let Some(pids) = limits.pids
-            && pids < 1
-        {
-            return bad(
-                &format!("{key}.pids"),
-                format!("{pids} is not a positive limit"),
-            );
+        if let Err(e) = limits.validate() {
+            return bad(&format!("{key}.{}", e.field), e.reason);
         }
     }
     if let Some(t) = &c.instances.default_tier

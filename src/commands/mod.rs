@@ -30,8 +30,9 @@ use serde::Serialize;
 
 use crate::cli::Command;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::output::Printer;
-use crate::registry::{Instance, Limits, Registry, RegistryFile};
+use crate::registry::{Instance, Registry, RegistryFile};
 use crate::render::InstanceFiles;
 use crate::stack::Stack;
 
@@ -395,7 +396,10 @@ pub fn instance_project(
         variables: &variables,
         profiles: &profiles,
     })?;
-    project.apply_limits(instance_limits(stack, inst));
+    project.apply_limits(
+        crate::limits::in_force(&stack.config.tiers, inst.tier.as_deref(), &inst.limits)
+            .to_engine(),
+    );
     Ok(project)
 }
 
@@ -451,88 +455,6 @@ where
         .into());
     }
     Ok(())
-}
-
-/// `--memory/--cpus/--pids` validated into registry limits.
-pub fn parse_limits(args: &crate::cli::LimitArgs) -> Result<Limits, Error> {
-    let invalid = |option: &str, reason: String| Error::InvalidArgument {
-        option: option.to_string(),
-        reason,
-    };
-    if let Some(m) = &args.memory
-        && crate::units::parse_bytes(m).is_none_or(|b| b < 6 << 20)
-    {
-        return Err(invalid(
-            "--memory",
-            format!("`{m}` is not a memory size of at least 6m (e.g. `512m`, `2g`)"),
-        ));
-    }
-    let cpus = match &args.cpus {
-        Some(c) => Some(
-            c.parse::<f64>()
-                .ok()
-                .filter(|v| *v > 0.0 && *v <= 1024.0)
-                .ok_or_else(|| {
-                    invalid("--cpus", format!("`{c}` is not a positive number of CPUs"))
-                })?,
-        ),
-        None => None,
-    };
-    let pids =
-        match &args.pids {
-            Some(p) => Some(p.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
-                invalid("--pids", format!("`{p}` is not a positive whole number"))
-            })?),
-            None => None,
-        };
-    Ok(Limits {
-        memory: args.memory.clone(),
-        cpus,
-        pids,
-    })
-}
-
-/// The limits in force for an instance: its tier's, with its own on top.
-pub fn instance_limits(stack: &Stack, inst: &Instance) -> crate::compose::Limits {
-    limits_in_force(stack, inst.tier.as_deref(), &inst.limits)
-}
-
-/// The limits of tier `tier` with an instance's own on top.
-pub fn limits_in_force(
-    stack: &Stack,
-    tier: Option<&str>,
-    own: &crate::registry::Limits,
-) -> crate::compose::Limits {
-    let tier = tier.and_then(|t| stack.config.tiers.get(t));
-    let l = crate::render::TemplateLimits::resolve(tier, own);
-    crate::compose::Limits {
-        memory: l
-            .memory
-            .as_deref()
-            .and_then(crate::units::parse_bytes)
-            .map(|b| b as i64),
-        nano_cpus: l.cpus.map(|c| (c * 1e9) as i64),
-        pids: l.pids,
-    }
-}
-
-/// `memory 256m, cpus 0.25, pids 100`, or `no limits`.
-pub fn describe_limits(l: &crate::compose::Limits) -> String {
-    let mut parts = Vec::new();
-    if let Some(m) = l.memory {
-        parts.push(format!("memory {}", crate::units::format_bytes(m as u64)));
-    }
-    if let Some(c) = l.nano_cpus {
-        parts.push(format!("cpus {}", c as f64 / 1e9));
-    }
-    if let Some(p) = l.pids {
-        parts.push(format!("pids {p}"));
-    }
-    if parts.is_empty() {
-        "no limits".to_string()
-    } else {
-        parts.join(", ")
-    }
 }
 
 /// `--timeout` as a duration.

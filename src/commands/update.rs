@@ -9,13 +9,13 @@ use super::{Ctx, instance_lock, instance_project, lookup, registry_file};
 use crate::cli::UpdateArgs;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::registry::Limits;
+use crate::limits::Limits;
 
 pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     crate::names::validate_instance_name(&args.name)?;
     let stack = ctx.stack()?;
     let name = args.name.as_str();
-    let limits = super::parse_limits(&args.limits)?;
+    let limits = Limits::from_flags(&args.limits)?;
     if args.tier.is_none() && limits.is_empty() && !args.clear_limits {
         return Err(Error::InvalidArgument {
             option: "update".into(),
@@ -39,7 +39,8 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     apply(&mut inst, args, &limits);
     let p = &ctx.printer;
     let project = instance_project(&stack, name, &inst)?;
-    let in_force = super::instance_limits(&stack, &inst);
+    let in_force = crate::limits::in_force(&stack.config.tiers, inst.tier.as_deref(), &inst.limits)
+        .to_engine();
     let outcome = rt.block_on(async {
         let engine = Engine::connect().await?;
         // Only this stack directory's containers; anything else with the
@@ -79,7 +80,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     }
     p.success(format!(
         "updated instance `{name}`: {}",
-        super::describe_limits(&in_force)
+        crate::limits::describe(&in_force)
     ));
     for c in &updated {
         p.message(format!("  container `{c}`: limits changed in place"));

@@ -9,9 +9,10 @@ use super::super::{lookup_files_dir_free, now_rfc3339, registry_file, remove_sta
 use crate::cli::CreateArgs;
 use crate::datadir::{self, Marker};
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::names;
 use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
-use crate::registry::{Instance, Limits, sync_dir};
+use crate::registry::{Instance, sync_dir};
 use crate::render::{self, InstanceFiles, Secrets};
 use crate::stack::Stack;
 
@@ -56,7 +57,7 @@ impl Spec {
             index: args.index,
             pinned,
             tier,
-            limits: super::super::parse_limits(&args.limits)?,
+            limits: Limits::from_flags(&args.limits)?,
         })
     }
 }
@@ -72,7 +73,8 @@ pub fn engine_precheck(
     stack: &Stack,
     spec: &Spec,
 ) -> Result<Option<Vec<crate::engine::Labelled>>, Error> {
-    let limits = super::super::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
+    let limits = crate::limits::in_force(&stack.config.tiers, spec.tier.as_deref(), &spec.limits)
+        .to_engine();
     let Ok(rt) = super::super::runtime() else {
         return Ok(None);
     };
