@@ -15,10 +15,12 @@ pub mod identity;
 pub mod limits;
 pub mod mask;
 pub mod names;
+pub mod naming;
 pub mod output;
 pub mod ports;
 pub mod registry;
 pub mod render;
+pub mod secrets;
 pub mod stack;
 pub mod units;
 

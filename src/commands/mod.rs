@@ -361,7 +361,7 @@ pub fn instance_variables(
     // From here on, whatever this process prints hides the instance's
     // secrets (generated ones, and the env file's variables whose key names
     // a secret, as they are in force), wherever they were interpolated.
-    let generated = crate::render::Secrets::load(&files.secrets)
+    let generated = crate::secrets::Secrets::load(&files.secrets)
         .map(|s| s.values())
         .unwrap_or_default();
     crate::mask::register_instance(

@@ -13,7 +13,8 @@ use crate::limits::Limits;
 use crate::names;
 use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
 use crate::registry::{Instance, sync_dir};
-use crate::render::{self, InstanceFiles, Secrets};
+use crate::render::{self, InstanceFiles};
+use crate::secrets::Secrets;
 use crate::stack::Stack;
 
 /// Validated arguments of `create`.
@@ -160,10 +161,10 @@ pub fn create(
         pinned: spec.pinned.clone(),
     };
     let allocation = ports::allocate(&stack.config.ports, &locked.registry, &request, probe)?;
-    let project = render::project_name(stack, &spec.name, allocation.index)?;
+    let project = crate::naming::project_name(stack, &spec.name, allocation.index)?;
     let domain = match &spec.domain {
         Some(d) => d.clone(),
-        None => render::default_domain(stack, &spec.name, allocation.index)?,
+        None => crate::naming::default_domain(stack, &spec.name, allocation.index)?,
     };
     if let (Some(seen), Some(rec)) = (seen, &locked.registry.stack) {
         let identity = crate::identity::Identity {
