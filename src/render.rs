@@ -10,8 +10,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
 use crate::limits::Limits;
-use crate::registry::write_atomic;
 use crate::secrets::Secrets;
 use crate::stack::Stack;
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::registry::write_atomic;
+use crate::fsutil::write_atomic;
 
 /// Per-instance secrets: generated once on first use, kept in `secrets.json` (0600).
 #[derive(Debug, Clone, Default)]

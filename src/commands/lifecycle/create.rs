@@ -9,10 +9,11 @@ use super::super::{lookup_files_dir_free, now_rfc3339, registry_file, remove_sta
 use crate::cli::CreateArgs;
 use crate::datadir::{self, Marker};
 use crate::error::Error;
+use crate::fsutil::sync_dir;
 use crate::limits::Limits;
 use crate::names;
 use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
-use crate::registry::{Instance, sync_dir};
+use crate::registry::Instance;
 use crate::render::{self, InstanceFiles};
 use crate::secrets::Secrets;
 use crate::stack::Stack;
