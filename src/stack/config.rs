@@ -203,7 +203,16 @@ fn validate(c: &StackConfig) -> std::result::Result<(), Invalid> {
             );
         }
         if let Err(e) = limits.validate() {
-            return bad(&format!("{key}.{}", e.field), e.reason);
+            // A size is the one value whose form is not obvious: show one.
+            let example = if e.field == "memory" {
+                " (e.g. `256m`, `1g`)"
+            } else {
+                ""
+            };
+            return bad(
+                &format!("{key}.{}", e.field),
+                format!("{}{example}", e.reason),
+            );
         }
     }
     if let Some(t) = &c.instances.default_tier
@@ -254,6 +263,27 @@ mod tests {
     fn syntax_error_has_position() {
         let err = parse("name = \"d\"\nports = [\n").unwrap_err().to_string();
         assert!(err.starts_with("`mrctl.toml:"), "{err}");
+    }
+
+    #[test]
+    fn bad_tier_limits_are_named_by_key_and_value() {
+        for (text, message) in [
+            (
+                "memory = \"lots\"",
+                "key `tiers.free.memory`: `lots` is not a memory size of at least 6m (e.g. `256m`, `1g`)",
+            ),
+            (
+                "cpus = 0.0",
+                "key `tiers.free.cpus`: 0 is not a positive number of CPUs",
+            ),
+            (
+                "pids = -1",
+                "key `tiers.free.pids`: -1 is not a positive limit",
+            ),
+        ] {
+            let err = parse(&format!("name = \"d\"\n[tiers.free]\n{text}\n")).unwrap_err();
+            assert_eq!(err.to_string(), format!("`mrctl.toml`: {message}"));
+        }
     }
 
     #[test]
