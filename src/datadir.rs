@@ -233,7 +233,7 @@ pub fn remove_checked(dir: &Path, root: &Path, expected: &Marker) -> Result<Remo
     let trash = parent.join(format!(
         "{TRASH_PREFIX}{}-{}",
         expected.instance,
-        crate::render::random_secret(8).unwrap_or_default()
+        crate::secrets::random_secret(8).unwrap_or_default()
     ));
     std::fs::rename(dir, &trash).map_err(|e| Error::io("move aside for deletion", dir, e))?;
     remove_marker_last(&trash)?;

@@ -4,7 +4,8 @@
 //! and names the file, with the line and byte, when it is not UTF-8. The
 //! errors are those of bad input files (exit code 3).
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::error::{Error, Position, Result};
@@ -166,6 +167,49 @@ pub fn is_not_found(err: &Error) -> bool {
     matches!(err, Error::Io { err, .. } if err.kind() == std::io::ErrorKind::NotFound)
 }
 
+/// How the temporary file of an atomic write ends.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Writes `bytes` to `path` so that a reader or a crash sees the old content
+/// or the new, never a mix: temp file in the same directory, fsync, rename,
+/// fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let prefix = format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    set_mode(tmp.as_file(), mode).map_err(|e| Error::io("set permissions of", tmp.path(), e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    sync_dir(dir)
+}
+
+/// Flushes a directory's entries (a rename or a new file) to disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("sync", dir, e))
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+#[cfg(not(unix))]
+fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +232,32 @@ mod tests {
         assert!(is_not_found(
             &read_to_string_limited(&missing, FileKind::EnvFile).unwrap_err()
         ));
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_with_its_mode_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secrets.json");
+        write_atomic(&p, b"old", 0o644).unwrap();
+        write_atomic(&p, b"new", 0o600).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["secrets.json"]);
+        let err = write_atomic(&dir.path().join("no/such/dir/f"), b"x", 0o600).unwrap_err();
+        assert!(
+            err.to_string().contains("create a temporary file in"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,13 +12,16 @@ pub mod envfile;
 pub mod error;
 pub mod fsutil;
 pub mod identity;
+pub mod limits;
 pub mod mask;
 pub mod names;
+pub mod naming;
 pub mod ops;
 pub mod output;
 pub mod ports;
 pub mod registry;
 pub mod render;
+pub mod secrets;
 pub mod stack;
 pub mod units;
 

@@ -46,7 +46,7 @@ pub fn register_instance<'a>(
         register(value);
     }
     for (key, value) in variables {
-        if crate::render::is_secret_key(key) {
+        if crate::envfile::is_secret_key(key) {
             register(value);
         }
     }

@@ -1,17 +1,18 @@
 //! Rendering an instance's files from templates (minijinja, strict undefined,
-//! no escaping), its per-instance secrets, and the three-way merge that lets
-//! `mrctl render` refresh an env file without losing what the operator added.
+//! no escaping): the context templates see, the env file and compose
+//! override of `.instances/<name>/`, and the re-render that keeps what the
+//! operator changed.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::registry::{Limits, write_atomic};
+use crate::fsutil::write_atomic;
+use crate::limits::Limits;
+use crate::secrets::Secrets;
 use crate::stack::Stack;
 
 /// Built-in env template (`instances.env_template` absent).
@@ -42,30 +43,9 @@ pub struct Context {
     pub ports: IndexMap<String, u16>,
     pub tier: Option<String>,
     /// Limits in force (tier, then per-instance overrides); every key present, `none` when unset.
-    pub limits: TemplateLimits,
+    #[serde(serialize_with = "crate::limits::serialize_every_key")]
+    pub limits: Limits,
     pub services: Vec<String>,
-}
-
-/// Resource limits as templates see them: each key always present.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct TemplateLimits {
-    pub memory: Option<String>,
-    pub cpus: Option<f64>,
-    pub pids: Option<i64>,
-}
-
-impl TemplateLimits {
-    /// The tier's limits with the instance's own overrides on top.
-    pub fn resolve(tier: Option<&crate::stack::TierConfig>, own: &Limits) -> TemplateLimits {
-        TemplateLimits {
-            memory: own
-                .memory
-                .clone()
-                .or_else(|| tier.and_then(|t| t.memory.clone())),
-            cpus: own.cpus.or_else(|| tier.and_then(|t| t.cpus)),
-            pids: own.pids.or_else(|| tier.and_then(|t| t.pids)),
-        }
-    }
 }
 
 /// The rendered outputs of one instance.
@@ -73,92 +53,6 @@ impl TemplateLimits {
 pub struct Rendered {
     pub env: String,
     pub override_file: String,
-}
-
-/// Per-instance secrets: generated once on first use, kept in `secrets.json` (0600).
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    values: Arc<Mutex<BTreeMap<String, String>>>,
-}
-
-impl Secrets {
-    /// Reads `secrets.json`; a missing file is an empty store.
-    pub fn load(path: &Path) -> Result<Secrets> {
-        let values = match crate::fsutil::read_optional(path, crate::fsutil::FileKind::Secrets)? {
-            Some(text) => serde_json::from_str(&text).map_err(|e| Error::Config {
-                path: path.to_path_buf(),
-                position: Some(crate::error::Position {
-                    line: e.line(),
-                    column: e.column(),
-                }),
-                message: "is not a JSON object of strings".into(),
-            })?,
-            None => BTreeMap::new(),
-        };
-        Ok(Secrets {
-            values: Arc::new(Mutex::new(values)),
-        })
-    }
-
-    /// The secret called `key`, generated now if it does not exist yet.
-    pub fn get_or_create(&self, key: &str) -> std::result::Result<String, String> {
-        if key.is_empty()
-            || key.len() > 64
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(format!(
-                "secret key `{key}` must be 1-64 letters, digits, `_` or `-`"
-            ));
-        }
-        let mut values = self.values.lock().expect("secrets lock");
-        if let Some(v) = values.get(key) {
-            return Ok(v.clone());
-        }
-        let value = random_secret(32).map_err(|e| format!("cannot generate a secret: {e}"))?;
-        values.insert(key.to_string(), value.clone());
-        Ok(value)
-    }
-
-    /// All secret values (for masking).
-    pub fn values(&self) -> Vec<String> {
-        self.values
-            .lock()
-            .expect("secrets lock")
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.lock().expect("secrets lock").is_empty()
-    }
-
-    /// Writes `secrets.json` with mode 0600.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let values = self.values.lock().expect("secrets lock").clone();
-        let mut text = serde_json::to_vec_pretty(&values).expect("secrets serialize");
-        text.push(b'\n');
-        write_atomic(path, &text, 0o600)
-    }
-}
-
-/// `len` random characters from [A-Za-z0-9], from the OS generator.
-pub fn random_secret(len: usize) -> std::result::Result<String, getrandom::Error> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        getrandom::fill(&mut buf)?;
-        for b in buf {
-            // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
-            if b < 248 && out.len() < len {
-                out.push(ALPHABET[(b % 62) as usize] as char);
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn environment(secrets: Option<Secrets>) -> Environment<'static> {
@@ -233,39 +127,6 @@ pub fn render_small(key: &str, source: &str, ctx: minijinja::Value) -> Result<St
         .render_named_str(key, source, ctx)
         .map_err(|e| template_error(&format!("mrctl.toml: {key}"), &e))?;
     Ok(out.trim().to_string())
-}
-
-/// The compose project name of instance `name`.
-pub fn project_name(stack: &Stack, name: &str, index: u32) -> Result<String> {
-    let project = render_small(
-        "project_name",
-        &stack.config.project_name,
-        minijinja::context! { stack => stack.name(), name => name, index => index },
-    )?;
-    if !crate::names::valid_project_name(&project) {
-        return Err(Error::Config {
-            path: stack.config_path.clone(),
-            position: None,
-            message: format!(
-                "key `project_name` gives `{project}` for instance `{name}`, which is not a valid compose project name"
-            ),
-        });
-    }
-    Ok(project)
-}
-
-/// The domain of instance `name` when none is given.
-pub fn default_domain(stack: &Stack, name: &str, index: u32) -> Result<String> {
-    let domain = render_small(
-        "instances.default_domain",
-        &stack.config.instances.default_domain,
-        minijinja::context! { stack => stack.name(), name => name, index => index },
-    )?;
-    crate::names::validate_domain(&domain).map_err(|e| Error::Config {
-        path: stack.config_path.clone(),
-        position: None,
-        message: format!("key `instances.default_domain` gives an invalid domain: {e}"),
-    })
 }
 
 /// A template's source: the user's file from mrctl.toml, or the built-in one.
@@ -351,7 +212,6 @@ pub fn context_for(
     inst: &crate::registry::Instance,
     services: Vec<String>,
 ) -> Context {
-    let tier = inst.tier.as_deref().and_then(|t| stack.config.tiers.get(t));
     Context {
         name: name.to_string(),
         index: inst.index,
@@ -362,7 +222,7 @@ pub fn context_for(
         instance_dir: stack.instance_dir(name).to_string_lossy().into_owned(),
         ports: inst.ports.clone(),
         tier: inst.tier.clone(),
-        limits: TemplateLimits::resolve(tier, &inst.limits),
+        limits: crate::limits::in_force(&stack.config.tiers, inst.tier.as_deref(), &inst.limits),
         services,
     }
 }
@@ -384,8 +244,6 @@ pub fn write_files(
     }
     Ok(())
 }
-
-pub use crate::envfile::{parse_env, parse_env_line};
 
 /// What a re-render changed and kept.
 #[derive(Debug, Default, Serialize)]
@@ -423,8 +281,8 @@ pub fn rerender(
     let current = read_optional(&files.env, FileKind::EnvFile)?;
     let base = read_optional(&files.env_rendered, FileKind::EnvFile)?;
     let (env, report) = match &current {
-        Some(cur) => merge_env(cur, base.as_deref(), &fresh.env),
-        None => (fresh.env.clone(), MergeReport::default()),
+        Some(cur) => crate::envfile::merge_env(cur, base.as_deref(), &fresh.env),
+        None => (fresh.env.clone(), crate::envfile::MergeReport::default()),
     };
     let old_override = read_optional(&files.override_file, FileKind::Compose)?;
     let mut out = Rerendered {
@@ -450,112 +308,12 @@ pub fn rerender(
     Ok(out)
 }
 
-/// What a merge kept from the operator's file.
-#[derive(Debug, Default, PartialEq)]
-pub struct MergeReport {
-    /// Keys the operator changed, kept with the operator's value.
-    pub kept_changed: Vec<String>,
-    /// Keys the operator added, carried over.
-    pub kept_added: Vec<String>,
-}
-
-/// Three-way merge of env files: `current` (on disk, the operator's),
-/// `base` (what mrctl rendered last time, if known) and `fresh` (rendered now).
-/// A key whose current value differs from the base was changed by the operator
-/// and keeps that value; keys only the operator has are appended; every other
-/// key takes the fresh value. Without a base, any differing value is kept:
-/// losing an operator's value is worse than a stale one.
-pub fn merge_env(current: &str, base: Option<&str>, fresh: &str) -> (String, MergeReport) {
-    let current_map = parse_env(current);
-    let base_map = base.map(parse_env);
-    let fresh_map = parse_env(fresh);
-    let mut report = MergeReport::default();
-    let mut out = String::with_capacity(fresh.len() + current.len());
-    for line in fresh.lines() {
-        let replaced = parse_env_line(line).and_then(|(key, _)| {
-            let mine = current_map.get(key)?;
-            let theirs = fresh_map.get(key)?;
-            let operator_changed = match &base_map {
-                Some(b) => b.get(key) != Some(mine),
-                None => mine != theirs,
-            };
-            (operator_changed && mine != theirs).then(|| {
-                report.kept_changed.push(key.to_string());
-                current
-                    .lines()
-                    .rev()
-                    .find(|l| parse_env_line(l).is_some_and(|(k, _)| k == key))
-                    .unwrap_or(line)
-            })
-        });
-        out.push_str(replaced.unwrap_or(line));
-        out.push('\n');
-    }
-    let mut added = Vec::new();
-    for line in current.lines() {
-        if let Some((key, _)) = parse_env_line(line) {
-            let rendered_before = base_map.as_ref().is_some_and(|b| b.contains_key(key));
-            if !fresh_map.contains_key(key) && !rendered_before && !added.contains(&key) {
-                added.push(key);
-                report.kept_added.push(key.to_string());
-            }
-        }
-    }
-    if !added.is_empty() {
-        out.push_str("\n# Kept by `mrctl render`: values added by the operator.\n");
-        for key in added {
-            let line = current
-                .lines()
-                .rev()
-                .find(|l| parse_env_line(l).is_some_and(|(k, _)| k == key))
-                .unwrap_or_default();
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    (out, report)
-}
-
-/// Whether an env key names something secret by its name alone.
-pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    [
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "PRIVATE",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
-        || k.ends_with("_KEY")
-}
-
-/// The mask shown in place of a secret value.
-pub const MASK: &str = "********";
-
-/// Masks a value when its key says so or it is one of the instance's secrets.
-pub fn mask_value(key: &str, value: &str, secrets: &[String]) -> String {
-    if value.is_empty() {
-        return String::new();
-    }
-    if is_secret_key(key)
-        || secrets
-            .iter()
-            .any(|s| !s.is_empty() && value.contains(s.as_str()))
-    {
-        MASK.to_string()
-    } else {
-        value.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::envfile::parse_env;
 
     fn stack(dir: &Path, extra: &str) -> Stack {
         std::fs::write(
@@ -577,7 +335,7 @@ mod tests {
             instance_dir: "/s/.instances/prod".into(),
             ports: IndexMap::from([("backend".into(), 8765), ("frontend".into(), 3003)]),
             tier: None,
-            limits: TemplateLimits::default(),
+            limits: Limits::default(),
             services: vec!["backend".into(), "frontend".into()],
         }
     }
@@ -670,54 +428,5 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
-    }
-
-    #[test]
-    fn merge_keeps_operator_values_and_takes_new_ones() {
-        let base = "A=1\nPORT=8000\nAPI_KEY=\n";
-        let current = "A=1\nPORT=8000\nAPI_KEY=sk-123\nEXTRA=yes\n";
-        let fresh = "A=1\nPORT=8100\nAPI_KEY=\nNEW=2\n";
-        let (out, report) = merge_env(current, Some(base), fresh);
-        assert_eq!(
-            out,
-            "A=1\nPORT=8100\nAPI_KEY=sk-123\nNEW=2\n\n# Kept by `mrctl render`: values added by the operator.\nEXTRA=yes\n"
-        );
-        assert_eq!(report.kept_changed, ["API_KEY"]);
-        assert_eq!(report.kept_added, ["EXTRA"]);
-    }
-
-    #[test]
-    fn merge_drops_keys_the_template_no_longer_renders() {
-        let base = "OLD=1\nA=1\n";
-        let current = "OLD=1\nA=1\n";
-        let fresh = "A=2\n";
-        let (out, report) = merge_env(current, Some(base), fresh);
-        assert_eq!(out, "A=2\n");
-        assert_eq!(report, MergeReport::default());
-    }
-
-    #[test]
-    fn merge_without_base_keeps_every_differing_value() {
-        let (out, report) = merge_env("A=mine\n", None, "A=new\n");
-        assert_eq!(out, "A=mine\n");
-        assert_eq!(report.kept_changed, ["A"]);
-    }
-
-    #[test]
-    fn masking() {
-        assert_eq!(mask_value("OPENAI_API_KEY", "sk-1", &[]), MASK);
-        assert_eq!(mask_value("DB_PASSWORD", "x", &[]), MASK);
-        assert_eq!(mask_value("BACKEND_PORT", "8765", &[]), "8765");
-        assert_eq!(mask_value("DSN", "pg://u:abc@h", &["abc".into()]), MASK);
-        assert_eq!(mask_value("API_KEY", "", &[]), "");
-    }
-
-    #[test]
-    fn random_secrets_differ() {
-        let a = random_secret(32).unwrap();
-        let b = random_secret(32).unwrap();
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
     }
 }

@@ -1,6 +1,6 @@
 //! Unit tests of `backup`.
 use super::*;
-use crate::registry::Limits;
+use crate::limits::Limits;
 
 fn manifest() -> Manifest {
     Manifest {

@@ -64,6 +64,6 @@ pub fn spec_from_args(stack: &Stack, args: &CreateArgs) -> Result<Spec, Error> {
         index: args.index,
         pinned,
         tier,
-        limits: super::parse_limits(&args.limits)?,
+        limits: crate::limits::Limits::from_flags(&args.limits)?,
     })
 }

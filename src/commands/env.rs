@@ -6,7 +6,9 @@ use indexmap::IndexMap;
 
 use super::Ctx;
 use crate::cli::EnvArgs;
-use crate::render::{self, InstanceFiles, Secrets};
+use crate::envfile;
+use crate::render::InstanceFiles;
+use crate::secrets::Secrets;
 
 pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
@@ -18,12 +20,12 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
         if args.show_secrets {
             value.to_string()
         } else {
-            render::mask_value(key, value, &secrets)
+            envfile::mask_value(key, value, &secrets)
         }
     };
     let p = &ctx.printer;
     if p.json {
-        let map: IndexMap<String, String> = render::parse_env(&text)
+        let map: IndexMap<String, String> = envfile::parse_env(&text)
             .into_iter()
             .map(|(k, v)| {
                 let v = shown(&k, &v);
@@ -34,7 +36,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
     }
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        match render::parse_env_line(line) {
+        match envfile::parse_env_line(line) {
             Some((key, value)) => {
                 let raw = value.trim();
                 let unquoted = raw.trim_matches(|c| c == '"' || c == '\'');

@@ -30,10 +30,7 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
         });
     }
     let limits = {
-        let l = crate::render::TemplateLimits::resolve(
-            inst.tier.as_deref().and_then(|t| stack.config.tiers.get(t)),
-            &inst.limits,
-        );
+        let l = crate::limits::in_force(&stack.config.tiers, inst.tier.as_deref(), &inst.limits);
         let mut parts = Vec::new();
         if let Some(m) = l.memory {
             parts.push(format!("memory {m}"));

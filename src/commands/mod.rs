@@ -30,7 +30,6 @@ use std::path::PathBuf;
 use crate::cli::Command;
 use crate::error::Error;
 use crate::output::Printer;
-use crate::registry::Limits;
 use crate::stack::Stack;
 
 /// What every command gets: the printer, where to find the stack, the
@@ -127,63 +126,5 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Restore(args) => backup::restore(ctx, &args),
         Command::Doctor(args) => doctor::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),
-    }
-}
-
-/// `--memory/--cpus/--pids` validated into registry limits.
-pub fn parse_limits(args: &crate::cli::LimitArgs) -> Result<Limits, Error> {
-    let invalid = |option: &str, reason: String| Error::InvalidArgument {
-        option: option.to_string(),
-        reason,
-    };
-    if let Some(m) = &args.memory
-        && crate::units::parse_bytes(m).is_none_or(|b| b < 6 << 20)
-    {
-        return Err(invalid(
-            "--memory",
-            format!("`{m}` is not a memory size of at least 6m (e.g. `512m`, `2g`)"),
-        ));
-    }
-    let cpus = match &args.cpus {
-        Some(c) => Some(
-            c.parse::<f64>()
-                .ok()
-                .filter(|v| *v > 0.0 && *v <= 1024.0)
-                .ok_or_else(|| {
-                    invalid("--cpus", format!("`{c}` is not a positive number of CPUs"))
-                })?,
-        ),
-        None => None,
-    };
-    let pids =
-        match &args.pids {
-            Some(p) => Some(p.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
-                invalid("--pids", format!("`{p}` is not a positive whole number"))
-            })?),
-            None => None,
-        };
-    Ok(Limits {
-        memory: args.memory.clone(),
-        cpus,
-        pids,
-    })
-}
-
-/// `memory 256m, cpus 0.25, pids 100`, or `no limits`.
-pub fn describe_limits(l: &crate::compose::Limits) -> String {
-    let mut parts = Vec::new();
-    if let Some(m) = l.memory {
-        parts.push(format!("memory {}", crate::units::format_bytes(m as u64)));
-    }
-    if let Some(c) = l.nano_cpus {
-        parts.push(format!("cpus {}", c as f64 / 1e9));
-    }
-    if let Some(p) = l.pids {
-        parts.push(format!("pids {p}"));
-    }
-    if parts.is_empty() {
-        "no limits".to_string()
-    } else {
-        parts.join(", ")
     }
 }

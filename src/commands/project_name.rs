@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let (registry, _) = registry_file(&stack).load_one(name)?;
     let project = match registry.instances.get(name) {
         Some(inst) => inst.project.clone(),
-        None => crate::render::project_name(&stack, name, names::numeric_index(name).unwrap_or(0))?,
+        None => crate::naming::project_name(&stack, name, names::numeric_index(name).unwrap_or(0))?,
     };
     let p = &ctx.printer;
     if p.json {

@@ -121,7 +121,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
                 },
                 r.limits
                     .as_ref()
-                    .map(super::describe_limits)
+                    .map(crate::limits::describe)
                     .unwrap_or_else(|| "-".into()),
                 r.image.clone().unwrap_or_else(|| "-".into()),
             ];

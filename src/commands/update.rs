@@ -10,7 +10,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     crate::names::validate_instance_name(&args.name)?;
     let stack = ctx.stack()?;
     let name = args.name.as_str();
-    let limits = super::parse_limits(&args.limits)?;
+    let limits = crate::limits::Limits::from_flags(&args.limits)?;
     if args.tier.is_none() && limits.is_empty() && !args.clear_limits {
         return Err(Error::InvalidArgument {
             option: "update".into(),
@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: &UpdateArgs) -> anyhow::Result<()> {
     }
     p.success(format!(
         "updated instance `{name}`: {}",
-        super::describe_limits(&report.limits)
+        crate::limits::describe(&report.limits)
     ));
     for c in &report.updated {
         p.message(format!("  container `{c}`: limits changed in place"));

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::registry::{Instance, Limits};
+use crate::limits::Limits;
+use crate::registry::Instance;
 use crate::render::InstanceFiles;
 use crate::stack::Stack;
 

@@ -76,7 +76,7 @@ pub async fn clean(
     }
     let project = match registry.instances.get(name) {
         Some(i) => i.project.clone(),
-        None => crate::render::project_name(stack, name, names::numeric_index(name).unwrap_or(0))?,
+        None => crate::naming::project_name(stack, name, names::numeric_index(name).unwrap_or(0))?,
     };
     // Only what carries this stack directory's identity goes; anything else
     // with the project's label stops the clean before anything is deleted.

@@ -7,10 +7,13 @@ use indexmap::IndexMap;
 
 use crate::datadir::{self, Marker};
 use crate::error::Error;
+use crate::fsutil::sync_dir;
+use crate::limits::Limits;
 use crate::ops::instance::{lookup_files_dir_free, now_rfc3339, registry_file, remove_stale_work};
 use crate::ports::{self, BindProbe, HostProbe, NoProbe, Request};
-use crate::registry::{Instance, Limits, sync_dir};
-use crate::render::{self, InstanceFiles, Secrets};
+use crate::registry::Instance;
+use crate::render::{self, InstanceFiles};
+use crate::secrets::Secrets;
 use crate::stack::Stack;
 
 /// What to create: the arguments of `create` (or `up`, `restore`), validated.
@@ -36,7 +39,8 @@ pub async fn engine_precheck(
     stack: &Stack,
     spec: &Spec,
 ) -> Result<Option<Vec<crate::engine::Labelled>>, Error> {
-    let limits = crate::ops::instance::limits_in_force(stack, spec.tier.as_deref(), &spec.limits);
+    let limits = crate::limits::in_force(&stack.config.tiers, spec.tier.as_deref(), &spec.limits)
+        .to_engine();
     let engine = match engine {
         Ok(e) => e,
         Err(e) => {
@@ -116,10 +120,10 @@ pub fn create(
         pinned: spec.pinned.clone(),
     };
     let allocation = ports::allocate(&stack.config.ports, &locked.registry, &request, probe)?;
-    let project = render::project_name(stack, &spec.name, allocation.index)?;
+    let project = crate::naming::project_name(stack, &spec.name, allocation.index)?;
     let domain = match &spec.domain {
         Some(d) => d.clone(),
-        None => render::default_domain(stack, &spec.name, allocation.index)?,
+        None => crate::naming::default_domain(stack, &spec.name, allocation.index)?,
     };
     if let (Some(seen), Some(rec)) = (seen, &locked.registry.stack) {
         let identity = crate::identity::Identity {

@@ -173,7 +173,7 @@ pub fn instance_variables(
     // From here on, whatever this process prints hides the instance's
     // secrets (generated ones, and the env file's variables whose key names
     // a secret, as they are in force), wherever they were interpolated.
-    let generated = crate::render::Secrets::load(&files.secrets)
+    let generated = crate::secrets::Secrets::load(&files.secrets)
         .map(|s| s.values())
         .unwrap_or_default();
     crate::mask::register_instance(
@@ -212,26 +212,8 @@ pub fn instance_project(
     Ok(project)
 }
 
-/// The limits in force for an instance: its tier's, with its own on top.
+/// The limits in force for an instance, as the engine applies them: its
+/// tier's, with its own on top.
 pub fn instance_limits(stack: &Stack, inst: &Instance) -> crate::compose::Limits {
-    limits_in_force(stack, inst.tier.as_deref(), &inst.limits)
-}
-
-/// The limits of tier `tier` with an instance's own on top.
-pub fn limits_in_force(
-    stack: &Stack,
-    tier: Option<&str>,
-    own: &crate::registry::Limits,
-) -> crate::compose::Limits {
-    let tier = tier.and_then(|t| stack.config.tiers.get(t));
-    let l = crate::render::TemplateLimits::resolve(tier, own);
-    crate::compose::Limits {
-        memory: l
-            .memory
-            .as_deref()
-            .and_then(crate::units::parse_bytes)
-            .map(|b| b as i64),
-        nano_cpus: l.cpus.map(|c| (c * 1e9) as i64),
-        pids: l.pids,
-    }
+    crate::limits::in_force(&stack.config.tiers, inst.tier.as_deref(), &inst.limits).to_engine()
 }

@@ -12,7 +12,8 @@ use super::instance::{
 };
 use super::{Engines, Progress, Sink};
 use crate::error::Error;
-use crate::registry::{Instance, Limits};
+use crate::limits::Limits;
+use crate::registry::Instance;
 use crate::stack::Stack;
 
 /// What to change.

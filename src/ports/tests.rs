@@ -1,6 +1,7 @@
 //! Unit tests of `ports`.
 use super::*;
-use crate::registry::{Instance, Limits};
+use crate::limits::Limits;
+use crate::registry::Instance;
 
 struct Busy(Vec<u16>);
 impl HostProbe for Busy {

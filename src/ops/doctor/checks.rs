@@ -68,7 +68,7 @@ pub(super) fn check_instances(
         }
         if let Ok(services) = &services {
             let context = crate::render::context_for(stack, name, inst, services.clone());
-            let secrets = crate::render::Secrets::load(&files.secrets).unwrap_or_default();
+            let secrets = crate::secrets::Secrets::load(&files.secrets).unwrap_or_default();
             if let Err(e) = crate::render::render_instance(stack, &context, &secrets) {
                 findings.push(Finding::problem(
                     "templates",
