@@ -12,6 +12,7 @@ mod logs;
 mod ops;
 pub mod owned;
 mod ready;
+mod translate;
 mod up;
 
 use std::collections::HashMap;

@@ -199,7 +199,11 @@ impl Engine {
                     .as_ref()
                     .and_then(|l| l.get(labels::INSTANCE).cloned())
                     .unwrap_or_default();
-                (c.id.unwrap_or_default(), super::first_name(c.names), instance)
+                (
+                    c.id.unwrap_or_default(),
+                    super::first_name(c.names),
+                    instance,
+                )
             })
             .collect())
     }

@@ -6,12 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bollard::models::{
-    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HealthConfig, HostConfig,
-    Mount as DockerMount, MountType, MountVolumeOptions, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
-};
+use bollard::models::{ContainerUpdateBody, NetworkConnectRequest};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListNetworksOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
@@ -20,7 +15,7 @@ use futures_util::StreamExt;
 use futures_util::future::try_join_all;
 
 use super::{ContainerInfo, Engine, is_not_found, labels, reason};
-use crate::compose::{self, Condition, Limits, MountKind, Project, Service};
+use crate::compose::{self, Condition, Limits, Project, Service};
 use crate::error::Error;
 
 /// What `up` reports as it goes.
@@ -73,17 +68,6 @@ pub struct UpOptions {
 // Cheap inspect calls; a short poll keeps a health-gated start close to the
 // moment the dependency turns healthy.
 const POLL: Duration = Duration::from_millis(50);
-
-/// Labels every resource of an instance carries.
-fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String, String> {
-    let mut l = opts.identity.labels(&opts.instance);
-    l.insert(labels::PROJECT.to_string(), project.name.clone());
-    l.insert(
-        labels::VERSION.to_string(),
-        labels::COMPOSE_VERSION.to_string(),
-    );
-    l
-}
 
 impl Engine {
     /// Brings the project to its desired state. `owned` is the project's
@@ -423,18 +407,7 @@ impl Engine {
                         ),
                     });
                 }
-                let mut labels = base_labels(project, opts);
-                labels.insert(labels::NETWORK.into(), key.clone());
-                labels.extend(net.labels.clone());
-                let request = NetworkCreateRequest {
-                    name: net.name.clone(),
-                    driver: net.driver.clone(),
-                    internal: Some(net.internal),
-                    labels: Some(labels),
-                    options: (!net.driver_opts.is_empty())
-                        .then(|| net.driver_opts.clone().into_iter().collect()),
-                    ..Default::default()
-                };
+                let request = super::translate::network_request(project, key, net, opts);
                 let created = self
                     .docker
                     .create_network(request)
@@ -493,17 +466,7 @@ impl Engine {
                     ),
                 });
             }
-            let mut labels = base_labels(project, opts);
-            labels.insert(labels::VOLUME.into(), key.clone());
-            labels.extend(vol.labels.clone());
-            let request = VolumeCreateRequest {
-                name: Some(vol.name.clone()),
-                driver: vol.driver.clone(),
-                driver_opts: (!vol.driver_opts.is_empty())
-                    .then(|| vol.driver_opts.clone().into_iter().collect()),
-                labels: Some(labels),
-                ..Default::default()
-            };
+            let request = super::translate::volume_request(project, key, vol, opts);
             self.docker
                 .create_volume(request)
                 .await
@@ -594,7 +557,7 @@ impl Engine {
         hash: &str,
         opts: &UpOptions,
     ) -> Result<(), Error> {
-        let body = container_body(project, svc, hash, opts);
+        let body = super::translate::container_body(project, svc, hash, opts);
         let options = CreateContainerOptionsBuilder::new().name(name).build();
         let mut created = self
             .docker
@@ -670,14 +633,9 @@ impl Engine {
         // API 1.41 attaches one network at create; the others are connected now.
         for (key, aliases) in svc.networks.iter().skip(1) {
             let net = &project.networks[key];
-            let mut all = vec![svc.name.clone()];
-            all.extend(aliases.iter().cloned());
             let request = NetworkConnectRequest {
                 container: name.to_string(),
-                endpoint_config: Some(EndpointSettings {
-                    aliases: Some(all),
-                    ..Default::default()
-                }),
+                endpoint_config: Some(super::translate::endpoint(svc, aliases)),
             };
             self.docker
                 .connect_network(&net.name, request)
@@ -917,195 +875,6 @@ fn split_image(image: &str) -> (&str, &str) {
     match image.rsplit_once(':') {
         Some((repo, tag)) if !tag.contains('/') => (repo, tag),
         _ => (image, "latest"),
-    }
-}
-
-fn ms_to_ns(ms: Option<u64>) -> Option<i64> {
-    ms.map(|m| (m as i64).saturating_mul(1_000_000))
-}
-
-/// The engine's create body for one service.
-fn container_body(
-    project: &Project,
-    svc: &Service,
-    hash: &str,
-    opts: &UpOptions,
-) -> ContainerCreateBody {
-    // By name: the engine resolves it when the container starts, so whichever
-    // twin `dedupe_network` keeps is the one it joins.
-    let net_ref = |key: &str| project.networks[key].name.clone();
-    let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
-    labels.extend(base_labels(project, opts));
-    labels.insert(labels::SERVICE.into(), svc.name.clone());
-    labels.insert(labels::NUMBER.into(), "1".into());
-    labels.insert(labels::ONEOFF.into(), "False".into());
-    labels.insert(labels::CONFIG_HASH.into(), hash.to_string());
-    labels.insert(
-        labels::WORKING_DIR.into(),
-        project.working_dir.to_string_lossy().into_owned(),
-    );
-    labels.insert(
-        labels::CONFIG_FILES.into(),
-        project
-            .config_files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    labels.insert(
-        labels::DEPENDS_ON.into(),
-        svc.depends_on
-            .iter()
-            .map(|(d, c)| format!("{d}:{}:false", c.as_str()))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-
-    let mut exposed: Vec<String> = Vec::new();
-    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    for p in &svc.ports {
-        let key = format!("{}/{}", p.target, p.protocol);
-        if !exposed.contains(&key) {
-            exposed.push(key.clone());
-        }
-        bindings
-            .entry(key)
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(PortBinding {
-                host_ip: p.host_ip.clone(),
-                host_port: p.published.map(|h| h.to_string()).or(Some(String::new())),
-            });
-    }
-    for e in &svc.expose {
-        let key = if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        };
-        if !exposed.contains(&key) {
-            exposed.push(key);
-        }
-    }
-
-    let mut binds = Vec::new();
-    let mut mounts = Vec::new();
-    for m in &svc.mounts {
-        match m.kind {
-            // Binds (not Mounts) so a missing host directory is created, as compose does.
-            MountKind::Bind => binds.push(format!(
-                "{}:{}{}",
-                m.source.clone().unwrap_or_default(),
-                m.target,
-                if m.read_only { ":ro" } else { "" }
-            )),
-            MountKind::Volume => {
-                let source = m.source.as_ref().map(|k| project.volumes[k].name.clone());
-                let volume_options = source.is_none().then(|| MountVolumeOptions {
-                    labels: Some(base_labels(project, opts)),
-                    ..Default::default()
-                });
-                mounts.push(DockerMount {
-                    target: Some(m.target.clone()),
-                    source,
-                    typ: Some(MountType::VOLUME),
-                    read_only: Some(m.read_only),
-                    volume_options,
-                    ..Default::default()
-                });
-            }
-            MountKind::Tmpfs => mounts.push(DockerMount {
-                target: Some(m.target.clone()),
-                typ: Some(MountType::TMPFS),
-                ..Default::default()
-            }),
-        }
-    }
-
-    let restart_policy = svc.restart.as_deref().map(|r| {
-        let (name, count) = match r {
-            "always" => (RestartPolicyNameEnum::ALWAYS, None),
-            "unless-stopped" => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
-            r if r.starts_with("on-failure") => (
-                RestartPolicyNameEnum::ON_FAILURE,
-                r.split_once(':').and_then(|(_, n)| n.parse().ok()),
-            ),
-            _ => (RestartPolicyNameEnum::NO, None),
-        };
-        RestartPolicy {
-            name: Some(name),
-            maximum_retry_count: count,
-        }
-    });
-
-    let host_config = HostConfig {
-        binds: (!binds.is_empty()).then_some(binds),
-        mounts: (!mounts.is_empty()).then_some(mounts),
-        port_bindings: (!bindings.is_empty()).then_some(bindings),
-        restart_policy,
-        extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
-        memory: svc.limits.memory,
-        nano_cpus: svc.limits.nano_cpus,
-        pids_limit: svc.limits.pids,
-        ulimits: (!svc.ulimits.is_empty()).then(|| {
-            svc.ulimits
-                .iter()
-                .map(|(n, u)| ResourcesUlimits {
-                    name: Some(n.clone()),
-                    soft: Some(u.soft),
-                    hard: Some(u.hard),
-                })
-                .collect()
-        }),
-        network_mode: svc.networks.keys().next().map(|k| net_ref(k)),
-        ..Default::default()
-    };
-
-    let networking_config = svc.networks.iter().next().map(|(key, aliases)| {
-        let mut all = vec![svc.name.clone()];
-        all.extend(aliases.iter().cloned());
-        NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                net_ref(key),
-                EndpointSettings {
-                    aliases: Some(all),
-                    ..Default::default()
-                },
-            )])),
-        }
-    });
-
-    let healthcheck = svc.healthcheck.as_ref().map(|h| HealthConfig {
-        test: Some(h.test.clone()),
-        interval: ms_to_ns(h.interval_ms),
-        timeout: ms_to_ns(h.timeout_ms),
-        start_period: ms_to_ns(h.start_period_ms),
-        retries: h.retries,
-        ..Default::default()
-    });
-
-    ContainerCreateBody {
-        image: Some(svc.image.clone()),
-        cmd: svc.command.clone(),
-        entrypoint: svc.entrypoint.clone(),
-        env: Some(
-            svc.environment
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
-        ),
-        labels: Some(labels),
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        hostname: svc.hostname.clone(),
-        user: svc.user.clone(),
-        working_dir: svc.working_dir.clone(),
-        stop_signal: svc.stop_signal.clone(),
-        stop_timeout: Some(svc.grace_period_secs()),
-        healthcheck,
-        host_config: Some(host_config),
-        networking_config,
-        ..Default::default()
     }
 }
 
