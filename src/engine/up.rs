@@ -82,10 +82,6 @@ impl Engine {
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         let existing = owned.containers.as_slice();
-        let waves = compose::waves(project).map_err(|m| Error::Docker {
-            action: "plan the start".into(),
-            reason: m,
-        })?;
         for c in existing {
             if !project.services.contains_key(&c.service) {
                 on(Event::Orphan(c.name.clone()));
@@ -96,7 +92,7 @@ impl Engine {
         let result = async {
             self.ensure_networks(project, owned, opts, on).await?;
             self.ensure_volumes(project, owned, opts, on).await?;
-            for wave in waves {
+            for wave in &project.waves {
                 let jobs = wave.iter().map(|name| {
                     let svc = &project.services[name];
                     let current = existing.iter().find(|c| &c.service == name);

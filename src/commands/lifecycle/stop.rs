@@ -13,7 +13,7 @@ pub async fn stop_one(ctx: &Ctx, stack: &Stack, engine: &Engine, name: &str) -> 
     // everything still stops, just all at once.
     let order: Vec<Vec<(String, i64)>> = match instance_project(stack, name, &inst) {
         Ok(project) => {
-            let waves = crate::compose::waves(&project).unwrap_or_default();
+            let waves = project.waves.clone();
             waves
                 .into_iter()
                 .rev()
