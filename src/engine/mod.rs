@@ -4,16 +4,22 @@
 //! Callers get mrctl's own types and errors; no bollard type leaves here.
 
 mod archive;
+mod conditions;
+mod converge;
 mod drift;
 mod exec;
 mod holders;
+mod images;
 mod limits;
 mod logs;
+mod networks;
 mod ops;
 pub mod owned;
+mod plan;
 mod ready;
 mod translate;
 mod up;
+mod volumes;
 
 use std::collections::HashMap;
 use std::time::Duration;
