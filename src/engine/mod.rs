@@ -31,7 +31,7 @@ use futures_util::StreamExt;
 use crate::error::Error;
 
 pub use drift::{ContainerDrift, Drift};
-pub use exec::ExecOptions;
+pub use exec::{ExecIo, ExecOptions};
 pub use holders::PortHolder;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};
