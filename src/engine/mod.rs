@@ -1,7 +1,15 @@
 //! The only code that talks to Docker (bollard). It turns a resolved compose
 //! project into networks, volumes and containers labelled so that
 //! `docker compose -p <project>` sees them as its own, and reads them back.
-//! Callers get mrctl's own types and errors; no bollard type leaves here.
+//! Callers get mrctl's own types and errors; no bollard type leaves here,
+//! and nothing here prints: `up` reports events, `exec` writes to the
+//! streams its caller gives.
+//!
+//! `start` is `up.rs` (orchestration, rollback) over `translate.rs` (the
+//! compose model to create bodies, pure), `plan.rs` (what to do with each
+//! service, pure), `converge.rs` (carrying the plan out), `images.rs`,
+//! `networks.rs`, `volumes.rs`, `conditions.rs` (dependency waits),
+//! `limits.rs` and `drift.rs`.
 
 mod archive;
 mod conditions;
