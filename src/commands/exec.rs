@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 
 use super::Ctx;
 use crate::cli::ExecArgs;
-use crate::engine::ExecOptions;
+use crate::engine::{ExecIo, ExecOptions};
 use crate::error::{Error, ExitWith};
 use crate::ops::instance::{lookup, registry_file};
 
@@ -115,7 +115,20 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
         }
         #[cfg(unix)]
         let _raw = if tty { RawMode::enable() } else { None };
-        anyhow::Ok(engine.exec(&c.id, args.command.clone(), &opts).await?)
+        anyhow::Ok(
+            engine
+                .exec(
+                    &c.id,
+                    args.command.clone(),
+                    &opts,
+                    ExecIo {
+                        stdin: Some(Box::new(tokio::io::stdin())),
+                        stdout: &mut tokio::io::stdout(),
+                        stderr: &mut tokio::io::stderr(),
+                    },
+                )
+                .await?,
+        )
     });
     // A read of standard input may still be blocked: the context's runtime
     // is shut down without waiting for it.

@@ -228,7 +228,7 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
             )));
         }
     }
-    let project = Project {
+    let mut project = Project {
         name: opts.project.to_string(),
         working_dir: opts.working_dir.to_path_buf(),
         config_files: opts.files.to_vec(),
@@ -236,8 +236,9 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
         networks: used_networks,
         volumes: used_volumes,
         unset_variables: unset,
+        waves: Vec::new(),
     };
-    waves(&project).map_err(err)?;
+    project.waves = waves(&project).map_err(err)?;
     Ok(project)
 }
 

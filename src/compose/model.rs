@@ -23,6 +23,10 @@ pub struct Project {
     pub volumes: IndexMap<String, Volume>,
     /// Variables used but not set (each becomes an empty string, as in compose).
     pub unset_variables: Vec<String>,
+    /// The services in dependency waves (see `compose::waves`), computed
+    /// once when the project is resolved: start goes through them in
+    /// order, stop in reverse.
+    pub waves: Vec<Vec<String>>,
 }
 
 impl Project {

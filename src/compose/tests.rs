@@ -415,3 +415,14 @@ fn waves_run_independent_services_together() {
         ]
     );
 }
+
+#[test]
+fn the_resolved_project_carries_its_waves() {
+    let f = Files::new(&[(
+        "c.yml",
+        "services:\n  web:\n    image: x\n    depends_on: [db]\n  db:\n    image: x\n  cache:\n    image: x\n",
+    )]);
+    let p = f.load(&["c.yml"], &[]).unwrap();
+    assert_eq!(p.waves, [vec!["db", "cache"], vec!["web"]]);
+    assert_eq!(p.waves, waves(&p).unwrap());
+}

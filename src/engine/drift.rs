@@ -2,12 +2,13 @@
 //! lost behind mrctl's back: a network it was disconnected from, a network
 //! removed and created again under it (the container holds the old id), its
 //! aliases, published ports that differ from the service's. `compare` is
-//! pure; `start` reconnects or recreates, `doctor` and `health` report it.
+//! pure; `start` reconnects or recreates (see `plan`), `doctor` and `health`
+//! report it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use bollard::models::{ContainerInspectResponse, EndpointSettings, NetworkConnectRequest};
+use bollard::models::{ContainerInspectResponse, NetworkConnectRequest};
 
 use super::up::Event;
 use super::{ContainerInfo, Engine, reason};
@@ -221,69 +222,11 @@ pub struct ContainerDrift {
 }
 
 impl Engine {
-    /// Network name → ids of every network the engine has (one call).
-    /// Two networks may share a name.
-    pub(crate) async fn network_ids(&self) -> Result<HashMap<String, Vec<String>>, Error> {
-        let list = self
-            .docker
-            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
-            .await
-            .map_err(|e| self.error("list networks", &e))?;
-        let mut ids: HashMap<String, Vec<String>> = HashMap::new();
-        for n in list {
-            if let (Some(name), Some(id)) = (n.name, n.id) {
-                ids.entry(name).or_default().push(id);
-            }
-        }
-        Ok(ids)
-    }
-
     async fn inspect_named(&self, container: &str) -> Result<ContainerInspectResponse, Error> {
         self.docker
             .inspect_container(container, None)
             .await
             .map_err(|e| self.error(&format!("inspect container `{container}`"), &e))
-    }
-
-    /// The external networks of `project` that do not exist, by name.
-    pub async fn missing_external_networks(&self, project: &Project) -> Result<Vec<String>, Error> {
-        let external: Vec<&String> = project
-            .networks
-            .values()
-            .filter(|n| n.external)
-            .map(|n| &n.name)
-            .collect();
-        if external.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = self.network_ids().await?;
-        Ok(external
-            .into_iter()
-            .filter(|n| !ids.contains_key(*n))
-            .cloned()
-            .collect())
-    }
-
-    /// Fails, naming the network and the command that creates it, when an
-    /// external network of `project` does not exist. `start` asks before it
-    /// touches anything.
-    pub async fn check_external_networks(
-        &self,
-        project: &Project,
-        instance: &str,
-    ) -> Result<(), Error> {
-        match self
-            .missing_external_networks(project)
-            .await?
-            .into_iter()
-            .next()
-        {
-            Some(network) => Err(Error::NetworkMissing {
-                network,
-                instance: instance.to_string(),
-            }),
-            None => Ok(()),
-        }
     }
 
     /// The drift of every container of `project` from its service.
@@ -307,55 +250,57 @@ impl Engine {
         Ok(out)
     }
 
-    /// Heals what connecting again can (a network the container was
-    /// disconnected from); returns why the container must be recreated
-    /// otherwise. Called by converge for a container whose hash matches.
-    pub(crate) async fn heal_drift(
+    /// How a container whose hash matches differs from its service, as the
+    /// engine reports it now: what the hash cannot see (lost networks,
+    /// different ports).
+    pub(crate) async fn drift_of(
         &self,
         project: &Project,
         svc: &Service,
         c: &ContainerInfo,
-        on: &(dyn Fn(Event) + Sync),
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Vec<Drift>, Error> {
         let ids = self.network_ids().await?;
         let inspect = self.inspect_named(&c.name).await?;
-        let drift = compare(&Desired::of(project, svc, &ids), &Observed::of(&inspect));
-        if let Some(d) = drift.iter().find(|d| !d.reconnects()) {
-            return Ok(Some(format!("it {d}")));
-        }
-        for d in drift {
-            let Drift::Detached { network } = d else {
-                continue;
-            };
-            let key = svc
-                .networks
-                .keys()
-                .find(|k| project.networks.get(*k).is_some_and(|n| n.name == network));
-            let mut aliases = vec![svc.name.clone()];
-            aliases.extend(key.map(|k| svc.networks[k].clone()).unwrap_or_default());
-            let request = NetworkConnectRequest {
-                container: c.name.clone(),
-                endpoint_config: Some(EndpointSettings {
-                    aliases: Some(aliases),
-                    ..Default::default()
-                }),
-            };
-            self.docker
-                .connect_network(&network, request)
-                .await
-                .map_err(|e| Error::Docker {
-                    action: format!(
-                        "connect container `{}` to network `{network}` again",
-                        c.name
-                    ),
-                    reason: reason(&e),
-                })?;
-            on(Event::Reconnected {
-                container: c.name.clone(),
-                network,
-            });
-        }
-        Ok(None)
+        Ok(compare(
+            &Desired::of(project, svc, &ids),
+            &Observed::of(&inspect),
+        ))
+    }
+
+    /// Connects container `c` of `svc` again to `network`, which it lost,
+    /// with the service's aliases there.
+    pub(crate) async fn reconnect(
+        &self,
+        project: &Project,
+        svc: &Service,
+        c: &ContainerInfo,
+        network: &str,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        let key = svc
+            .networks
+            .keys()
+            .find(|k| project.networks.get(*k).is_some_and(|n| n.name == network));
+        let aliases = key.map(|k| svc.networks[k].clone()).unwrap_or_default();
+        let request = NetworkConnectRequest {
+            container: c.name.clone(),
+            endpoint_config: Some(super::translate::endpoint(svc, &aliases)),
+        };
+        self.docker
+            .connect_network(network, request)
+            .await
+            .map_err(|e| Error::Docker {
+                action: format!(
+                    "connect container `{}` to network `{network}` again",
+                    c.name
+                ),
+                reason: reason(&e),
+            })?;
+        on(Event::Reconnected {
+            container: c.name.clone(),
+            network: network.to_string(),
+        });
+        Ok(())
     }
 }
 

@@ -1,11 +1,13 @@
-//! Running a command in a service's container, attached to this terminal
-//! when there is one (raw mode, the terminal's size), piped otherwise.
+//! Running a command in a service's container with a terminal (the
+//! terminal's size) or without. The caller gives the streams: the command's
+//! output goes to its writers, its input comes from its reader; nothing
+//! here touches the process's own standard streams.
 
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
 use bollard::query_parameters::ResizeExecOptionsBuilder;
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::Engine;
 use crate::error::Error;
@@ -24,13 +26,24 @@ pub struct ExecOptions {
     pub size: Option<(u16, u16)>,
 }
 
+/// Where a command's streams go. Output is flushed chunk by chunk, as it comes.
+pub struct ExecIo<'a> {
+    /// Forwarded to the command when `ExecOptions::interactive`; read on a
+    /// task of its own until it ends.
+    pub stdin: Option<Box<dyn AsyncRead + Unpin + Send>>,
+    /// The command's standard output (and, with a terminal, everything).
+    pub stdout: &'a mut (dyn AsyncWrite + Unpin + Send),
+    pub stderr: &'a mut (dyn AsyncWrite + Unpin + Send),
+}
+
 impl Engine {
-    /// Runs `cmd` in `container` and returns its exit code.
+    /// Runs `cmd` in `container` with the streams of `io` and returns its exit code.
     pub async fn exec(
         &self,
         container: &str,
         cmd: Vec<String>,
         opts: &ExecOptions,
+        io: ExecIo<'_>,
     ) -> Result<i64, Error> {
         let config = ExecConfig {
             attach_stdin: Some(opts.interactive),
@@ -70,15 +83,15 @@ impl Engine {
             mut input,
         } = started
         {
-            if opts.interactive {
+            if opts.interactive
+                && let Some(mut stdin) = io.stdin
+            {
                 tokio::spawn(async move {
-                    let mut stdin = tokio::io::stdin();
                     let _ = tokio::io::copy(&mut stdin, &mut input).await;
                     let _ = input.shutdown().await;
                 });
             }
-            let mut stdout = tokio::io::stdout();
-            let mut stderr = tokio::io::stderr();
+            let (stdout, stderr) = (io.stdout, io.stderr);
             while let Some(chunk) = output.next().await {
                 use bollard::container::LogOutput;
                 let chunk = chunk.map_err(|e| {

@@ -1,10 +1,13 @@
-//! Limits the engine would refuse, found before anything is written: more
-//! CPUs than the engine has, less memory or CPU than it allows. And the undo
-//! of an in-place update the engine refused halfway through.
+//! Containers' resource limits: read, compared with the service's (pure),
+//! changed in place when the engine can (it cannot lift one). Limits the
+//! engine would refuse, found before anything is written: more CPUs than
+//! the engine has, less memory or CPU than it allows. And the undo of an
+//! in-place update the engine refused halfway through.
 
-use super::up::LimitSync;
-use super::{ContainerInfo, Engine};
-use crate::compose::Limits;
+use bollard::models::ContainerUpdateBody;
+
+use super::{ContainerInfo, Engine, Owned};
+use crate::compose::{Limits, Project};
 use crate::error::Error;
 
 /// The engine's smallest memory limit: Docker refuses less than 6 MB.
@@ -72,7 +75,115 @@ pub(crate) fn with_name(reason: &str, name: &str) -> String {
     out
 }
 
+/// What bringing a container's limits in line takes (before), or took (after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitSync {
+    Same,
+    Updated,
+    /// A limit is to be lifted: the engine's update call cannot do that.
+    NeedsRecreate,
+}
+
+/// What a container running with `current` limits needs to run with `desired`.
+pub(crate) fn limit_change(current: Limits, desired: Limits) -> LimitSync {
+    if current == desired {
+        LimitSync::Same
+    } else if (desired.memory.is_none() && current.memory.is_some())
+        || (desired.nano_cpus.is_none() && current.nano_cpus.is_some())
+    {
+        LimitSync::NeedsRecreate
+    } else {
+        LimitSync::Updated
+    }
+}
+
+/// The engine's update body that sets `desired`; a pids limit not wanted is lifted.
+fn update_body(desired: Limits) -> ContainerUpdateBody {
+    ContainerUpdateBody {
+        memory: desired.memory,
+        // Docker's default swap allowance on create is twice the memory.
+        memory_swap: desired.memory.map(|m| m.saturating_mul(2)),
+        nano_cpus: desired.nano_cpus,
+        pids_limit: Some(desired.pids.unwrap_or(-1)),
+        ..Default::default()
+    }
+}
+
 impl Engine {
+    /// The limits a container runs with.
+    pub async fn limits_of(&self, container: &str) -> Result<Limits, Error> {
+        let inspect = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| self.error(&format!("inspect container `{container}`"), &e))?;
+        let hc = inspect.host_config.unwrap_or_default();
+        let positive = |v: Option<i64>| v.filter(|x| *x > 0);
+        Ok(Limits {
+            memory: positive(hc.memory),
+            nano_cpus: positive(hc.nano_cpus),
+            pids: positive(hc.pids_limit),
+        })
+    }
+
+    /// Sets a container's limits in place (the engine's update call).
+    pub(crate) async fn set_limits(&self, container: &str, desired: Limits) -> Result<(), Error> {
+        self.docker
+            .update_container(container, update_body(desired))
+            .await
+            .map_err(|e| {
+                match self.error(&format!("update the limits of container `{container}`"), &e) {
+                    Error::Docker { action, reason } => Error::Docker {
+                        action,
+                        reason: with_name(&reason, container),
+                    },
+                    other => other,
+                }
+            })
+    }
+
+    /// Changes a container's limits in place when they differ from `desired`.
+    pub(crate) async fn sync_limits(
+        &self,
+        container: &str,
+        desired: Limits,
+    ) -> Result<LimitSync, Error> {
+        let change = limit_change(self.limits_of(container).await?, desired);
+        if change == LimitSync::Updated {
+            self.set_limits(container, desired).await?;
+        }
+        Ok(change)
+    }
+
+    /// Applies the project's limits to its existing containers in place.
+    /// Returns the containers changed, and those that need a recreate (a
+    /// limit lifted) which the next `start` does. When the engine refuses a
+    /// container's new limits, those already changed get their old ones back.
+    /// Only the containers of `owned` (this stack directory's) are changed.
+    pub async fn update_limits(
+        &self,
+        project: &Project,
+        owned: &Owned,
+    ) -> Result<(Vec<String>, Vec<String>), Error> {
+        let instance = owned.instance.as_str();
+        let mut updated = Vec::new();
+        let mut recreate = Vec::new();
+        let mut before = Vec::new();
+        for c in owned.containers.iter().cloned() {
+            let Some(svc) = project.services.get(&c.service) else {
+                continue;
+            };
+            before.push((c.name.clone(), self.limits_of(&c.name).await?));
+            match self.sync_limits(&c.name, svc.limits).await {
+                Ok(LimitSync::Same) => {}
+                Ok(LimitSync::Updated) => updated.push(c.name),
+                Ok(LimitSync::NeedsRecreate) => recreate.push(c.name),
+                Err(e) => return Err(self.undo_limits(instance, &c, e, &updated, &before).await),
+            }
+        }
+        Ok((updated, recreate))
+    }
+
     /// Refuses, naming the instance, limits the engine would refuse. Asks
     /// the engine (`info`) and changes nothing.
     pub async fn check_limits(&self, instance: &str, limits: &Limits) -> Result<(), Error> {
@@ -150,6 +261,36 @@ mod tests {
             nano_cpus,
             pids: None,
         }
+    }
+
+    #[test]
+    fn limits_change_in_place_unless_one_is_lifted() {
+        let same = l(Some(64 << 20), Some(500_000_000));
+        assert_eq!(limit_change(same, same), LimitSync::Same);
+        assert_eq!(
+            limit_change(same, l(Some(128 << 20), Some(500_000_000))),
+            LimitSync::Updated
+        );
+        // Set where there was none: in place.
+        assert_eq!(limit_change(l(None, None), same), LimitSync::Updated);
+        // Lifted: the engine cannot, the container is made again.
+        assert_eq!(
+            limit_change(same, l(None, Some(500_000_000))),
+            LimitSync::NeedsRecreate
+        );
+        assert_eq!(
+            limit_change(same, l(Some(64 << 20), None)),
+            LimitSync::NeedsRecreate
+        );
+        // A pids limit is lifted in place (-1).
+        let pids = Limits {
+            pids: Some(100),
+            ..same
+        };
+        assert_eq!(limit_change(pids, same), LimitSync::Updated);
+        assert_eq!(update_body(same).pids_limit, Some(-1));
+        assert_eq!(update_body(same).memory_swap, Some(128 << 20));
+        assert_eq!(update_body(pids).pids_limit, Some(100));
     }
 
     #[test]

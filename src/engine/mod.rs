@@ -1,18 +1,33 @@
 //! The only code that talks to Docker (bollard). It turns a resolved compose
 //! project into networks, volumes and containers labelled so that
 //! `docker compose -p <project>` sees them as its own, and reads them back.
-//! Callers get mrctl's own types and errors; no bollard type leaves here.
+//! Callers get mrctl's own types and errors; no bollard type leaves here,
+//! and nothing here prints: `up` reports events, `exec` writes to the
+//! streams its caller gives.
+//!
+//! `start` is `up.rs` (orchestration, rollback) over `translate.rs` (the
+//! compose model to create bodies, pure), `plan.rs` (what to do with each
+//! service, pure), `converge.rs` (carrying the plan out), `images.rs`,
+//! `networks.rs`, `volumes.rs`, `conditions.rs` (dependency waits),
+//! `limits.rs` and `drift.rs`.
 
 mod archive;
+mod conditions;
+mod converge;
 mod drift;
 mod exec;
 mod holders;
+mod images;
 mod limits;
 mod logs;
+mod networks;
 mod ops;
 pub mod owned;
+mod plan;
 mod ready;
+mod translate;
 mod up;
+mod volumes;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,7 +39,7 @@ use futures_util::StreamExt;
 use crate::error::Error;
 
 pub use drift::{ContainerDrift, Drift};
-pub use exec::ExecOptions;
+pub use exec::{ExecIo, ExecOptions};
 pub use holders::PortHolder;
 pub use logs::{LogLine, LogOptions, LogSource};
 pub use ops::{RemoveReport, Resource};

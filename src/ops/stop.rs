@@ -31,21 +31,20 @@ pub async fn stop(
     // The stop order comes from the compose files; if they no longer load,
     // everything still stops, just all at once.
     let order: Vec<Vec<(String, i64)>> = match instance_project(stack, name, &inst) {
-        Ok(project) => {
-            let waves = crate::compose::waves(&project).unwrap_or_default();
-            waves
-                .into_iter()
-                .rev()
-                .map(|wave| {
-                    wave.into_iter()
-                        .map(|s| {
-                            let grace = project.services[&s].grace_period_secs();
-                            (s, grace)
-                        })
-                        .collect()
-                })
-                .collect()
-        }
+        Ok(project) => project
+            .waves
+            .clone()
+            .into_iter()
+            .rev()
+            .map(|wave| {
+                wave.into_iter()
+                    .map(|s| {
+                        let grace = project.services[&s].grace_period_secs();
+                        (s, grace)
+                    })
+                    .collect()
+            })
+            .collect(),
         Err(e) => {
             sink.send(Progress::Warning(format!(
                 "stopping without dependency order: {e}"

@@ -8,6 +8,7 @@ mod deadlines;
 mod discovery;
 mod drift_health_update;
 mod engine;
+mod engine_layers;
 mod examples;
 mod hostile;
 mod interrupted;

@@ -1,0 +1,262 @@
+//! The executor of a plan: brings one service to its desired state once
+//! its dependencies' conditions hold, making the engine calls each action
+//! of `plan` names, and reporting each as an event. Creating a container
+//! copes with what a killed start can leave: a network made twice, a
+//! container name taken.
+
+use std::time::Duration;
+
+use bollard::models::NetworkConnectRequest;
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+
+use super::limits::limit_change;
+use super::plan::{self, Action, Reason, Step};
+use super::up::{Event, UpOptions};
+use super::{ContainerInfo, Engine, is_not_found, reason};
+use crate::compose::{self, Condition, Project, Service};
+use crate::error::Error;
+
+impl Engine {
+    /// Brings one service to its desired state, after its dependencies'
+    /// conditions hold: the step's action, or, for a container whose hash
+    /// matches, what its inspection calls for.
+    pub(super) async fn converge(
+        &self,
+        project: &Project,
+        step: &Step<'_>,
+        opts: &UpOptions,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        let svc = &project.services[step.service];
+        for (dep, condition) in &svc.depends_on {
+            let dep_svc = &project.services[dep];
+            if *condition != Condition::ServiceStarted {
+                on(Event::Waiting {
+                    service: svc.name.clone(),
+                    on: dep.clone(),
+                    condition: *condition,
+                });
+            }
+            self.await_condition(project, dep_svc, *condition, opts)
+                .await?;
+        }
+        let actions = match (&step.action, step.current) {
+            (Action::Inspect { .. }, Some(c)) => {
+                // What the hash cannot see: lost networks, different ports, limits.
+                let drift = self.drift_of(project, svc, c).await?;
+                let limits = limit_change(self.limits_of(&c.name).await?, svc.limits);
+                plan::after_inspection(&svc.name, c.state == "running", &drift, limits)
+            }
+            (action, _) => vec![action.clone()],
+        };
+        for action in actions {
+            self.apply(project, svc, step.current, action, opts, on)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the engine calls of one action and reports it.
+    async fn apply(
+        &self,
+        project: &Project,
+        svc: &Service,
+        current: Option<&ContainerInfo>,
+        action: Action,
+        opts: &UpOptions,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), Error> {
+        let name = compose::container_name(&project.name, svc);
+        match (action, current) {
+            (Action::ReportOrphan { container }, _) => on(Event::Orphan(container)),
+            (Action::Keep { .. }, _) => on(Event::Running(name)),
+            (Action::Start { .. }, _) => {
+                self.start(project, svc, &name, opts).await?;
+                on(Event::Started(name));
+            }
+            (Action::UpdateLimits { .. }, Some(c)) => {
+                self.set_limits(&c.name, svc.limits).await?;
+                on(Event::Updated(name));
+            }
+            (Action::Reconnect { network, .. }, Some(c)) => {
+                self.reconnect(project, svc, c, &network, on).await?;
+            }
+            (Action::Create { .. }, _) => {
+                self.create(project, svc, &name, opts).await?;
+                self.start(project, svc, &name, opts).await?;
+                on(Event::Created(name));
+            }
+            (Action::Recreate { reason, .. }, current) => {
+                if let Some(c) = current {
+                    self.remove_to_recreate(svc, c).await?;
+                }
+                self.create(project, svc, &name, opts).await?;
+                self.start(project, svc, &name, opts).await?;
+                on(match reason {
+                    Reason::Drifted(why) => Event::Repaired {
+                        container: name,
+                        why,
+                    },
+                    Reason::ConfigChanged | Reason::LimitLifted => Event::Recreated(name),
+                });
+            }
+            // `plan` inspects only a service with a container, and gives
+            // the actions on a container only with one.
+            (
+                Action::Inspect { .. } | Action::UpdateLimits { .. } | Action::Reconnect { .. },
+                _,
+            ) => {}
+        }
+        Ok(())
+    }
+
+    /// Stops (within the service's grace period) and removes a container
+    /// that is to be made again.
+    async fn remove_to_recreate(&self, svc: &Service, c: &ContainerInfo) -> Result<(), Error> {
+        let stop = StopContainerOptionsBuilder::new()
+            .t(svc.grace_period_secs() as i32)
+            .build();
+        let _ = self
+            .patient(Duration::from_secs(svc.grace_period_secs().max(0) as u64))
+            .stop_container(&c.id, Some(stop))
+            .await;
+        let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+        self.patient(Duration::ZERO)
+            .remove_container(&c.id, Some(rm))
+            .await
+            .map_err(|e| self.error(&format!("remove container `{}` to recreate it", c.name), &e))
+    }
+
+    async fn create(
+        &self,
+        project: &Project,
+        svc: &Service,
+        name: &str,
+        opts: &UpOptions,
+    ) -> Result<(), Error> {
+        let body = super::translate::container_body(project, svc, &svc.config_hash(), opts);
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let mut created = self
+            .docker
+            .create_container(Some(options.clone()), body.clone())
+            .await;
+        if let Err(e) = &created
+            && reason(e).contains("is ambiguous")
+        {
+            self.dedupe_networks(project, opts).await;
+            created = self
+                .docker
+                .create_container(Some(options.clone()), body.clone())
+                .await;
+        }
+        // The engine finishes the create of a start killed mid-call after that
+        // start's client is gone (or abandons it), so the name can be taken
+        // by a container this start did not list, or reserved for a moment.
+        // Replace such a container only if it is this stack directory's own;
+        // anything else is refused, naming its owner.
+        for _ in 0..3 {
+            let Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) = &created
+            else {
+                break;
+            };
+            let labels = match self.docker.inspect_container(name, None).await {
+                Ok(found) => found.config.and_then(|c| c.labels).unwrap_or_default(),
+                // Gone again: the engine abandoned a dead client's create.
+                Err(e) if is_not_found(&e) => {
+                    created = self
+                        .docker
+                        .create_container(Some(options.clone()), body.clone())
+                        .await;
+                    continue;
+                }
+                Err(e) => return Err(self.error(&format!("inspect container `{name}`"), &e)),
+            };
+            if opts.identity.classify(&labels) != crate::identity::Ownership::Own {
+                return Err(Error::Foreign {
+                    resource: format!("container `{name}`"),
+                    project: project.name.clone(),
+                    instance: opts.instance.clone(),
+                    owner: crate::identity::owner_of(&labels),
+                    hint: format!(
+                        "it has the name service `{}` needs; remove it yourself if it is not wanted (`docker container rm {name}`), or give this instance another project name",
+                        svc.name
+                    ),
+                });
+            }
+            tracing::info!(container = %name, "replacing a container a killed start left");
+            let rm = RemoveContainerOptionsBuilder::new().force(true).build();
+            match self
+                .patient(Duration::ZERO)
+                .remove_container(name, Some(rm))
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(self.error(&format!("remove container `{name}`"), &e)),
+            }
+            created = self
+                .docker
+                .create_container(Some(options.clone()), body.clone())
+                .await;
+        }
+        created.map_err(|e| {
+            self.error(
+                &format!("create container `{name}` for service `{}`", svc.name),
+                &e,
+            )
+        })?;
+        // API 1.41 attaches one network at create; the others are connected now.
+        for (key, aliases) in svc.networks.iter().skip(1) {
+            let net = &project.networks[key];
+            let request = NetworkConnectRequest {
+                container: name.to_string(),
+                endpoint_config: Some(super::translate::endpoint(svc, aliases)),
+            };
+            self.docker
+                .connect_network(&net.name, request)
+                .await
+                .map_err(|e| {
+                    self.error(&format!("connect `{name}` to network `{}`", net.name), &e)
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn start(
+        &self,
+        project: &Project,
+        svc: &Service,
+        name: &str,
+        opts: &UpOptions,
+    ) -> Result<(), Error> {
+        let mut result = self
+            .patient(Duration::ZERO)
+            .start_container(name, None)
+            .await;
+        // A network created by a killed start may have appeared beside ours
+        // after `ensure_networks` looked: remove the unused twin, try again.
+        if let Err(e) = &result
+            && reason(e).contains("is ambiguous")
+        {
+            self.dedupe_networks(project, opts).await;
+            result = self
+                .patient(Duration::ZERO)
+                .start_container(name, None)
+                .await;
+        }
+        if let Err(e) = result {
+            return Err(Error::ServiceFailed {
+                service: svc.name.clone(),
+                instance: opts.instance.clone(),
+                what: format!("could not start: {}", reason(&e)),
+                state: "created".into(),
+                logs: self.tail(name, 20).await,
+            });
+        }
+        Ok(())
+    }
+}

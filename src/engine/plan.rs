@@ -1,0 +1,370 @@
+//! Convergence as data, pure: what `up` does to each service, decided from
+//! the resolved project and what the engine showed. `plan` goes from the
+//! project's inventory (containers with their config-hash label and state)
+//! to one step per service, wave by wave; a container whose hash matches is
+//! inspected when its turn comes, and `after_inspection` turns what was seen
+//! (drift, limits, state) into the actions that follow. The executor
+//! (`converge`) makes one kind of engine call per action.
+
+use std::fmt;
+
+use super::ContainerInfo;
+use super::drift::Drift;
+use super::limits::LimitSync;
+use crate::compose::Project;
+
+/// Why a container is made again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// Its config-hash label differs from the service's hash.
+    ConfigChanged,
+    /// A limit is to be lifted, which the engine cannot do in place.
+    LimitLifted,
+    /// It drifted in a way connecting again cannot heal (`it …`).
+    Drifted(String),
+}
+
+/// One thing `up` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// A container of the project with no service: reported, left alone.
+    ReportOrphan { container: String },
+    /// No container yet: create and start one.
+    Create { service: String },
+    /// Remove the container, create and start a new one.
+    Recreate { service: String, reason: Reason },
+    /// The hash matches: inspect the container (drift, limits), then act
+    /// as `after_inspection` says.
+    Inspect { service: String },
+    /// Connect the container again to a network it lost.
+    Reconnect { service: String, network: String },
+    /// Change the container's limits in place.
+    UpdateLimits { service: String },
+    /// Start the (stopped) container.
+    Start { service: String },
+    /// Running as wanted: nothing to do.
+    Keep { service: String },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::ReportOrphan { container } => write!(f, "report orphan `{container}`"),
+            Action::Create { service } => write!(f, "create `{service}`"),
+            Action::Recreate { service, reason } => {
+                let why = match reason {
+                    Reason::ConfigChanged => "its configuration changed",
+                    Reason::LimitLifted => "a limit is lifted",
+                    Reason::Drifted(why) => why,
+                };
+                write!(f, "recreate `{service}`: {why}")
+            }
+            Action::Inspect { service } => write!(f, "inspect `{service}`"),
+            Action::Reconnect { service, network } => {
+                write!(f, "reconnect `{service}` to `{network}`")
+            }
+            Action::UpdateLimits { service } => write!(f, "update the limits of `{service}`"),
+            Action::Start { service } => write!(f, "start `{service}`"),
+            Action::Keep { service } => write!(f, "keep `{service}`"),
+        }
+    }
+}
+
+/// One service's first action, with its current container.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Step<'a> {
+    pub service: &'a str,
+    pub current: Option<&'a ContainerInfo>,
+    pub action: Action,
+}
+
+/// What `up` does, in order: orphans reported first, then the services
+/// wave by wave (a wave's steps run together).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Plan<'a> {
+    pub orphans: Vec<Action>,
+    pub waves: Vec<Vec<Step<'a>>>,
+}
+
+#[cfg(test)]
+impl Plan<'_> {
+    /// One line per action, `N: action` for a step of wave N (from 1).
+    pub fn lines(&self) -> Vec<String> {
+        let orphans = self.orphans.iter().map(|a| a.to_string());
+        let steps = self
+            .waves
+            .iter()
+            .enumerate()
+            .flat_map(|(i, wave)| wave.iter().map(move |s| format!("{}: {}", i + 1, s.action)));
+        orphans.chain(steps).collect()
+    }
+}
+
+/// The plan of bringing `project` up over the containers it has now.
+pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> Plan<'a> {
+    let orphans = existing
+        .iter()
+        .filter(|c| !project.services.contains_key(&c.service))
+        .map(|c| Action::ReportOrphan {
+            container: c.name.clone(),
+        })
+        .collect();
+    let waves = project
+        .waves
+        .iter()
+        .map(|wave| {
+            wave.iter()
+                .map(|name| {
+                    let svc = &project.services[name];
+                    let current = existing.iter().find(|c| &c.service == name);
+                    let service = svc.name.clone();
+                    let action = match current {
+                        None => Action::Create { service },
+                        Some(c) if c.config_hash.as_deref() == Some(svc.config_hash().as_str()) => {
+                            Action::Inspect { service }
+                        }
+                        Some(_) => Action::Recreate {
+                            service,
+                            reason: Reason::ConfigChanged,
+                        },
+                    };
+                    Step {
+                        service: name.as_str(),
+                        current,
+                        action,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Plan { orphans, waves }
+}
+
+/// What to do with a container whose hash matches, given how it `drift`s
+/// from its service, what its `limits` need, and whether it is `running`.
+/// Drift that connecting again cannot heal wins: the container is made
+/// again (and gets the limits with it). Otherwise lost networks are
+/// connected again, then the limits are changed in place or, when one is
+/// lifted, the container is made again; a container kept is started if
+/// it is not running.
+pub(crate) fn after_inspection(
+    service: &str,
+    running: bool,
+    drift: &[Drift],
+    limits: LimitSync,
+) -> Vec<Action> {
+    let service = service.to_string();
+    if let Some(d) = drift.iter().find(|d| !d.reconnects()) {
+        return vec![Action::Recreate {
+            service,
+            reason: Reason::Drifted(format!("it {d}")),
+        }];
+    }
+    let mut actions: Vec<Action> = drift
+        .iter()
+        .filter_map(|d| match d {
+            Drift::Detached { network } => Some(Action::Reconnect {
+                service: service.clone(),
+                network: network.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    match limits {
+        LimitSync::NeedsRecreate => {
+            actions.push(Action::Recreate {
+                service,
+                reason: Reason::LimitLifted,
+            });
+            return actions;
+        }
+        LimitSync::Updated => actions.push(Action::UpdateLimits {
+            service: service.clone(),
+        }),
+        LimitSync::Same => {}
+    }
+    actions.push(if running {
+        Action::Keep { service }
+    } else {
+        Action::Start { service }
+    });
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::engine::drift::tests::project;
+
+    const YAML: &str = concat!(
+        "services:\n",
+        "  web:\n    image: busybox\n    depends_on: [api]\n",
+        "  api:\n    image: busybox\n    depends_on: [db, cache]\n",
+        "  db:\n    image: busybox\n",
+        "  cache:\n    image: busybox\n",
+    );
+
+    fn container(p: &Project, service: &str, hash: Option<String>, state: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("id-{service}"),
+            name: format!("p-{service}-1"),
+            project: p.name.clone(),
+            service: service.to_string(),
+            instance: Some("alpha".into()),
+            stack: Some("shop".into()),
+            state: state.to_string(),
+            health: None,
+            status: String::new(),
+            image: "busybox".into(),
+            config_hash: hash,
+            ports: Vec::new(),
+            labels: HashMap::new(),
+        }
+    }
+
+    /// A container of `service` as `up` would have made it.
+    fn current(p: &Project, service: &str, state: &str) -> ContainerInfo {
+        let hash = p.services[service].config_hash();
+        container(p, service, Some(hash), state)
+    }
+
+    #[test]
+    fn nothing_there_creates_everything_in_dependency_order() {
+        let p = project(YAML);
+        assert_eq!(
+            plan(&p, &[]).lines(),
+            [
+                "1: create `db`",
+                "1: create `cache`",
+                "2: create `api`",
+                "3: create `web`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_matching_hash_is_inspected_a_changed_one_recreated() {
+        let p = project(YAML);
+        let existing = [
+            current(&p, "db", "running"),
+            container(&p, "cache", Some("old".into()), "running"),
+            // No hash label at all (made by hand): made again too.
+            container(&p, "api", None, "exited"),
+        ];
+        let plan = plan(&p, &existing);
+        assert_eq!(
+            plan.lines(),
+            [
+                "1: inspect `db`",
+                "1: recreate `cache`: its configuration changed",
+                "2: recreate `api`: its configuration changed",
+                "3: create `web`"
+            ]
+        );
+        // Each step carries the container it acts on.
+        assert_eq!(plan.waves[0][1].current, Some(&existing[1]));
+        assert_eq!(plan.waves[2][0].current, None);
+    }
+
+    #[test]
+    fn orphans_are_reported_first_and_left_alone() {
+        let p = project(YAML);
+        let existing = [
+            container(&p, "old", Some("x".into()), "running"),
+            current(&p, "db", "running"),
+        ];
+        let lines = plan(&p, &existing).lines();
+        assert_eq!(lines[0], "report orphan `p-old-1`");
+        assert_eq!(lines[1], "1: inspect `db`");
+        assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn a_container_as_wanted_is_kept_or_started() {
+        assert_eq!(
+            after_inspection("db", true, &[], LimitSync::Same),
+            [Action::Keep {
+                service: "db".into()
+            }]
+        );
+        assert_eq!(
+            after_inspection("db", false, &[], LimitSync::Same),
+            [Action::Start {
+                service: "db".into()
+            }]
+        );
+    }
+
+    fn lines(actions: Vec<Action>) -> Vec<String> {
+        actions.into_iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn limits_change_in_place_before_the_start_or_recreate_when_lifted() {
+        assert_eq!(
+            lines(after_inspection("db", false, &[], LimitSync::Updated)),
+            ["update the limits of `db`", "start `db`"]
+        );
+        assert_eq!(
+            lines(after_inspection("db", true, &[], LimitSync::NeedsRecreate)),
+            ["recreate `db`: a limit is lifted"]
+        );
+    }
+
+    #[test]
+    fn lost_networks_are_reconnected_other_drift_recreates() {
+        let detached = |n: &str| Drift::Detached { network: n.into() };
+        assert_eq!(
+            lines(after_inspection(
+                "web",
+                true,
+                &[detached("p_front"), detached("p_back")],
+                LimitSync::Updated
+            )),
+            [
+                "reconnect `web` to `p_front`",
+                "reconnect `web` to `p_back`",
+                "update the limits of `web`",
+                "keep `web`"
+            ]
+        );
+        // Reconnected, then made again for a lifted limit.
+        assert_eq!(
+            lines(after_inspection(
+                "web",
+                true,
+                &[detached("p_front")],
+                LimitSync::NeedsRecreate
+            )),
+            [
+                "reconnect `web` to `p_front`",
+                "recreate `web`: a limit is lifted"
+            ]
+        );
+        // Drift a reconnect cannot heal recreates, whatever else is seen.
+        let stale = Drift::StaleNetwork {
+            network: "p_back".into(),
+        };
+        let actions = after_inspection(
+            "web",
+            true,
+            &[detached("p_front"), stale.clone()],
+            LimitSync::Updated,
+        );
+        assert_eq!(
+            actions,
+            [Action::Recreate {
+                service: "web".into(),
+                reason: Reason::Drifted(format!("it {stale}")),
+            }]
+        );
+        assert_eq!(
+            lines(actions),
+            [
+                "recreate `web`: it is attached to a network `p_back` that was removed (the id it holds is gone)"
+            ]
+        );
+    }
+}

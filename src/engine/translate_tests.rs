@@ -1,0 +1,327 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bollard::models::{
+    EndpointSettings, HealthConfig, Mount as DockerMount, MountType, MountVolumeOptions,
+    PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+};
+
+use super::*;
+use crate::compose::Limits;
+use crate::engine::drift::tests::project;
+use crate::identity::Identity;
+
+fn opts() -> UpOptions {
+    UpOptions {
+        timeout: std::time::Duration::from_secs(1),
+        identity: Identity {
+            stack: "shop".into(),
+            id: "id-1".into(),
+            dir: PathBuf::from("/srv"),
+        },
+        instance: "alpha".into(),
+    }
+}
+
+/// The one service of a project resolved from `services:\n  web:\n` + `body`.
+fn web(body: &str) -> (Project, Service) {
+    let p = project(&format!("services:\n  web:\n    image: busybox\n{body}"));
+    let svc = p.services["web"].clone();
+    (p, svc)
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn base_labels_name_the_project_the_version_and_the_instance() {
+    let (p, _) = web("");
+    let l = base_labels(&p, &opts());
+    let want: HashMap<String, String> = [
+        ("com.docker.compose.project", "p"),
+        ("com.docker.compose.version", "1.29.2"),
+        ("mrctl.stack", "shop"),
+        ("mrctl.instance", "alpha"),
+        ("mrctl.stack-id", "id-1"),
+        ("mrctl.stack-dir", "/srv"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(l, want);
+}
+
+#[test]
+fn container_labels_are_the_services_then_compose_and_identity() {
+    let (p, svc) = web(concat!(
+        "    labels: {team: web, com.docker.compose.project: other}\n",
+        "    depends_on:\n      db: {condition: service_healthy}\n",
+        "  db:\n    image: busybox\n    healthcheck: {test: [CMD, 'true']}\n",
+    ));
+    let l = container_labels(&p, &svc, "abc", &opts());
+    let get = |k: &str| l.get(k).map(String::as_str);
+    assert_eq!(get("team"), Some("web"));
+    // mrctl's labels win over a service's label of the same key.
+    assert_eq!(get(labels::PROJECT), Some("p"));
+    assert_eq!(get(labels::SERVICE), Some("web"));
+    assert_eq!(get(labels::NUMBER), Some("1"));
+    assert_eq!(get(labels::ONEOFF), Some("False"));
+    assert_eq!(get(labels::CONFIG_HASH), Some("abc"));
+    assert_eq!(get(labels::WORKING_DIR), Some("/srv"));
+    assert_eq!(get(labels::CONFIG_FILES), Some("docker-compose.yml"));
+    assert_eq!(get(labels::DEPENDS_ON), Some("db:service_healthy:false"));
+    assert_eq!(get(labels::INSTANCE), Some("alpha"));
+    assert_eq!(l.len(), 14);
+}
+
+#[test]
+fn published_ports_come_first_then_exposed_each_once() {
+    let (_, svc) = web(concat!(
+        "    ports: [\"8080:80\", \"127.0.0.1:8081:80\", \"53/udp\"]\n",
+        "    expose: [\"80\", \"9000\", \"9001/udp\"]\n",
+    ));
+    assert_eq!(
+        exposed_ports(&svc),
+        strings(&["80/tcp", "53/udp", "9000/tcp", "9001/udp"])
+    );
+    let b = |ip: Option<&str>, port: &str| PortBinding {
+        host_ip: ip.map(str::to_string),
+        host_port: Some(port.to_string()),
+    };
+    assert_eq!(
+        port_bindings(&svc),
+        HashMap::from([
+            (
+                "80/tcp".to_string(),
+                Some(vec![b(None, "8080"), b(Some("127.0.0.1"), "8081")])
+            ),
+            // No host port: the engine chooses one.
+            ("53/udp".to_string(), Some(vec![b(None, "")])),
+        ])
+    );
+    let (_, bare) = web("");
+    assert_eq!(exposed_ports(&bare), Vec::<String>::new());
+    assert!(port_bindings(&bare).is_empty());
+}
+
+#[test]
+fn binds_volumes_and_tmpfs_are_translated() {
+    let p = project(concat!(
+        "services:\n  web:\n    image: busybox\n    volumes:\n",
+        "      - ./data:/data:ro\n      - cache:/cache\n      - /anon\n",
+        "      - {type: tmpfs, target: /tmp}\n",
+        "volumes:\n  cache: {}\n",
+    ));
+    let svc = &p.services["web"];
+    assert_eq!(binds(svc), strings(&["/srv/data:/data:ro"]));
+    assert_eq!(
+        mounts(&p, svc, &opts()),
+        [
+            DockerMount {
+                target: Some("/cache".into()),
+                source: Some("p_cache".into()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(false),
+                ..Default::default()
+            },
+            // An anonymous volume carries the instance's labels.
+            DockerMount {
+                target: Some("/anon".into()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(false),
+                volume_options: Some(MountVolumeOptions {
+                    labels: Some(base_labels(&p, &opts())),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            DockerMount {
+                target: Some("/tmp".into()),
+                typ: Some(MountType::TMPFS),
+                ..Default::default()
+            },
+        ]
+    );
+}
+
+#[test]
+fn restart_policies() {
+    let policy = |name, count| {
+        Some(RestartPolicy {
+            name: Some(name),
+            maximum_retry_count: count,
+        })
+    };
+    assert_eq!(restart_policy(None), None);
+    assert_eq!(
+        restart_policy(Some("always")),
+        policy(RestartPolicyNameEnum::ALWAYS, None)
+    );
+    assert_eq!(
+        restart_policy(Some("unless-stopped")),
+        policy(RestartPolicyNameEnum::UNLESS_STOPPED, None)
+    );
+    assert_eq!(
+        restart_policy(Some("on-failure")),
+        policy(RestartPolicyNameEnum::ON_FAILURE, None)
+    );
+    assert_eq!(
+        restart_policy(Some("on-failure:3")),
+        policy(RestartPolicyNameEnum::ON_FAILURE, Some(3))
+    );
+    assert_eq!(
+        restart_policy(Some("no")),
+        policy(RestartPolicyNameEnum::NO, None)
+    );
+}
+
+#[test]
+fn healthcheck_durations_are_nanoseconds() {
+    let (_, svc) = web(concat!(
+        "    healthcheck:\n      test: [CMD-SHELL, 'true']\n",
+        "      interval: 2s\n      timeout: 500ms\n      start_period: 1m\n      retries: 4\n",
+    ));
+    assert_eq!(
+        healthcheck(svc.healthcheck.as_ref()),
+        Some(HealthConfig {
+            test: Some(strings(&["CMD-SHELL", "true"])),
+            interval: Some(2_000_000_000),
+            timeout: Some(500_000_000),
+            start_period: Some(60_000_000_000),
+            retries: Some(4),
+            ..Default::default()
+        })
+    );
+    assert_eq!(healthcheck(None), None);
+}
+
+#[test]
+fn the_first_network_is_joined_at_create_with_its_aliases() {
+    let p = project(concat!(
+        "services:\n  web:\n    image: busybox\n    networks:\n",
+        "      front: {aliases: [www]}\n      back: {}\n",
+        "networks:\n  front: {}\n  back: {name: shared-back}\n",
+    ));
+    let svc = &p.services["web"];
+    assert_eq!(network_mode(&p, svc).as_deref(), Some("p_front"));
+    assert_eq!(
+        networking_config(&p, svc),
+        Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                "p_front".to_string(),
+                EndpointSettings {
+                    aliases: Some(strings(&["web", "www"])),
+                    ..Default::default()
+                }
+            )])),
+        })
+    );
+    assert_eq!(endpoint(svc, &[]).aliases, Some(strings(&["web"])));
+}
+
+#[test]
+fn limits_ulimits_and_extra_hosts_go_to_the_host_config() {
+    let (p, mut svc) = web(concat!(
+        "    extra_hosts: [\"db.local:10.0.0.2\"]\n",
+        "    ulimits:\n      nofile: {soft: 1024, hard: 2048}\n      nproc: 64\n",
+    ));
+    svc.limits = Limits {
+        memory: Some(64 << 20),
+        nano_cpus: Some(500_000_000),
+        pids: Some(100),
+    };
+    let hc = host_config(&p, &svc, &opts());
+    assert_eq!(hc.memory, Some(64 << 20));
+    assert_eq!(hc.nano_cpus, Some(500_000_000));
+    assert_eq!(hc.pids_limit, Some(100));
+    assert_eq!(hc.extra_hosts, Some(strings(&["db.local:10.0.0.2"])));
+    let u = |n: &str, soft, hard| ResourcesUlimits {
+        name: Some(n.into()),
+        soft: Some(soft),
+        hard: Some(hard),
+    };
+    assert_eq!(
+        hc.ulimits,
+        Some(vec![u("nofile", 1024, 2048), u("nproc", 64, 64)])
+    );
+    // Nothing asked for, nothing sent.
+    let (p, bare) = web("");
+    let hc = host_config(&p, &bare, &opts());
+    assert_eq!(
+        (
+            hc.binds,
+            hc.mounts,
+            hc.port_bindings,
+            hc.ulimits,
+            hc.extra_hosts
+        ),
+        (None, None, None, None, None)
+    );
+    assert_eq!((hc.memory, hc.nano_cpus, hc.pids_limit), (None, None, None));
+    assert_eq!(hc.network_mode.as_deref(), Some("p_default"));
+}
+
+#[test]
+fn the_whole_body() {
+    let (p, svc) = web(concat!(
+        "    command: [sleep, '60']\n    entrypoint: [/bin/sh, -c]\n",
+        "    environment: {A: '1', B: two}\n    hostname: h\n    user: '1000'\n",
+        "    working_dir: /w\n    stop_signal: SIGINT\n    stop_grace_period: 3s\n",
+        "    expose: ['9000']\n",
+    ));
+    let body = container_body(&p, &svc, "h1", &opts());
+    assert_eq!(body.image.as_deref(), Some("busybox"));
+    assert_eq!(body.cmd, Some(strings(&["sleep", "60"])));
+    assert_eq!(body.entrypoint, Some(strings(&["/bin/sh", "-c"])));
+    assert_eq!(body.env, Some(strings(&["A=1", "B=two"])));
+    assert_eq!(body.exposed_ports, Some(strings(&["9000/tcp"])));
+    assert_eq!(body.hostname.as_deref(), Some("h"));
+    assert_eq!(body.user.as_deref(), Some("1000"));
+    assert_eq!(body.working_dir.as_deref(), Some("/w"));
+    assert_eq!(body.stop_signal.as_deref(), Some("SIGINT"));
+    assert_eq!(body.stop_timeout, Some(3));
+    assert_eq!(body.healthcheck, None);
+    assert_eq!(body.labels, Some(container_labels(&p, &svc, "h1", &opts())));
+    assert_eq!(body.host_config, Some(host_config(&p, &svc, &opts())));
+    assert_eq!(body.networking_config, networking_config(&p, &svc));
+    // Without a grace period, compose's ten seconds.
+    let (p, bare) = web("");
+    let body = container_body(&p, &bare, "h1", &opts());
+    assert_eq!(body.stop_timeout, Some(10));
+    assert_eq!(body.exposed_ports, None);
+    assert_eq!(body.env, Some(Vec::new()));
+}
+
+#[test]
+fn networks_and_volumes_carry_their_key_and_own_labels() {
+    let p = project(concat!(
+        "services:\n  web:\n    image: busybox\n    networks: [back]\n    volumes: [data:/data]\n",
+        "networks:\n  back:\n    driver: bridge\n    internal: true\n    labels: {tier: back}\n",
+        "    driver_opts: {com.docker.network.bridge.enable_icc: 'true'}\n",
+        "volumes:\n  data:\n    labels: {keep: 'yes'}\n",
+    ));
+    let n = network_request(&p, "back", &p.networks["back"], &opts());
+    assert_eq!(n.name, "p_back");
+    assert_eq!(n.driver.as_deref(), Some("bridge"));
+    assert_eq!(n.internal, Some(true));
+    let nl = n.labels.unwrap();
+    assert_eq!(nl[labels::NETWORK], "back");
+    assert_eq!(nl["tier"], "back");
+    assert_eq!(nl[labels::INSTANCE], "alpha");
+    assert_eq!(
+        n.options,
+        Some(HashMap::from([(
+            "com.docker.network.bridge.enable_icc".to_string(),
+            "true".to_string()
+        )]))
+    );
+    let v = volume_request(&p, "data", &p.volumes["data"], &opts());
+    assert_eq!(v.name.as_deref(), Some("p_data"));
+    assert_eq!(v.driver, None);
+    assert_eq!(v.driver_opts, None);
+    let vl = v.labels.unwrap();
+    assert_eq!(vl[labels::VOLUME], "data");
+    assert_eq!(vl["keep"], "yes");
+    assert_eq!(vl[labels::STACK_ID], "id-1");
+}
