@@ -156,7 +156,11 @@ impl Engine {
         // by a container this start did not list, or reserved for a moment.
         // Replace such a container only if it is this stack directory's own;
         // anything else is refused, naming its owner.
-        for _ in 0..3 {
+        // The name of a create still in flight is reserved without a
+        // container to inspect: retry for a few seconds, until the engine
+        // has finished or abandoned it.
+        let settle = std::time::Instant::now() + Duration::from_secs(10);
+        for attempt in 0u64..50 {
             let Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
             }) = &created
@@ -165,14 +169,16 @@ impl Engine {
             };
             let labels = match self.docker.inspect_container(name, None).await {
                 Ok(found) => found.config.and_then(|c| c.labels).unwrap_or_default(),
-                // Gone again: the engine abandoned a dead client's create.
-                Err(e) if is_not_found(&e) => {
+                // Gone again, or not there yet: a dead client's create.
+                Err(e) if is_not_found(&e) && std::time::Instant::now() < settle => {
+                    tokio::time::sleep(Duration::from_millis(50 * (attempt + 1).min(10))).await;
                     created = self
                         .docker
                         .create_container(Some(options.clone()), body.clone())
                         .await;
                     continue;
                 }
+                Err(e) if is_not_found(&e) => break,
                 Err(e) => return Err(self.error(&format!("inspect container `{name}`"), &e)),
             };
             if opts.identity.classify(&labels) != crate::identity::Ownership::Own {
