@@ -138,13 +138,6 @@ pub fn owner_of(labels: &HashMap<String, String>) -> String {
     }
 }
 
-/// A fresh random identity id: 16 hex digits.
-pub fn new_id() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,6 +95,14 @@ pub fn random_secret(len: usize) -> std::result::Result<String, getrandom::Error
     Ok(out)
 }
 
+/// A random id of 16 hex digits, from the OS generator (stack identities,
+/// helper container names).
+pub fn random_id() -> std::result::Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

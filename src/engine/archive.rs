@@ -53,7 +53,7 @@ impl Engine {
         };
         let name = format!(
             "mrctl-helper-{}",
-            crate::identity::new_id().unwrap_or_default()
+            crate::secrets::random_id().unwrap_or_default()
         );
         let options = CreateContainerOptionsBuilder::new().name(&name).build();
         self.docker

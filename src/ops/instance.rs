@@ -18,7 +18,12 @@ pub fn registry_file(stack: &Stack) -> RegistryFile {
 
 /// The stack directory's identity, made (and recorded) on first use.
 pub fn identity(stack: &Stack) -> Result<crate::identity::Identity, Error> {
-    registry_file(stack).identity(stack.name())
+    let record = registry_file(stack).identity()?;
+    Ok(crate::identity::Identity {
+        stack: stack.name().to_string(),
+        id: record.id,
+        dir: record.dir,
+    })
 }
 
 /// The identity as the registry records it, for read-only commands that

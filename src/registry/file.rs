@@ -170,7 +170,7 @@ impl RegistryFile {
     fn ensure_identity(&self, registry: &mut Registry) -> Result<()> {
         let here = self.dir().to_path_buf();
         let fresh = || -> Result<StackRecord> {
-            let id = crate::identity::new_id().map_err(|e| {
+            let id = crate::secrets::random_id().map_err(|e| {
                 Error::io(
                     "make an identity for",
                     &here,
@@ -204,9 +204,9 @@ impl RegistryFile {
         Ok(())
     }
 
-    /// The stack directory's identity, made (under the lock) if the
+    /// The stack directory's identity record, made (under the lock) if the
     /// registry has none yet or belongs to another directory.
-    pub fn identity(&self, stack: &str) -> Result<crate::identity::Identity> {
+    pub fn identity(&self) -> Result<super::StackRecord> {
         let registry = self.load()?;
         let record = match registry.stack {
             Some(rec) if rec.dir == self.dir() => rec,
@@ -217,11 +217,7 @@ impl RegistryFile {
                 rec
             }
         };
-        Ok(crate::identity::Identity {
-            stack: stack.to_string(),
-            id: record.id,
-            dir: record.dir,
-        })
+        Ok(record)
     }
 
     fn remove_stale_temp_files(&self) {
