@@ -64,6 +64,8 @@ pub enum Command {
     Restart(StartArgs),
     /// Create the instance if it does not exist, then start it.
     Up(UpArgs),
+    /// Build the images of an instance's services that have `build:`.
+    Build(BuildArgs),
     /// Run a command in a service's container (interactive on a terminal).
     Exec(ExecArgs),
     /// Print the manual page (roff) on standard output.
@@ -152,6 +154,17 @@ pub struct UpdateArgs {
     pub clear_limits: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The instance.
+    pub name: String,
+    /// Only these services (default: every service with `build:`).
+    pub services: Vec<String>,
+    /// Build every layer again, without the builder's cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
 /// An instance, or every instance with `--all`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -173,6 +186,9 @@ pub struct StartOpts {
     /// one-shot service has exited 0.
     #[arg(long)]
     pub wait: bool,
+    /// Build the images of services with `build:` even when they exist.
+    #[arg(long)]
+    pub build: bool,
 }
 
 #[derive(Debug, Args)]

@@ -214,6 +214,13 @@ pub enum Error {
     #[error("the Docker engine refused to {action}: {reason}")]
     Docker { action: String, reason: String },
 
+    #[error("building image `{image}` for service `{service}` failed: {reason}")]
+    BuildFailed {
+        service: String,
+        image: String,
+        reason: String,
+    },
+
     #[error("image `{image}` is not available: {reason}")]
     ImageUnavailable { image: String, reason: String },
 
@@ -349,6 +356,7 @@ impl Error {
             Error::EngineTimeout { .. } => exit::DOCKER_UNAVAILABLE,
             Error::Docker { .. }
             | Error::ImageUnavailable { .. }
+            | Error::BuildFailed { .. }
             | Error::ServiceFailed { .. }
             | Error::LimitsRefused { .. }
             | Error::Partial { .. }

@@ -3,6 +3,7 @@
 //! exit code; nothing else in the crate exits the process.
 
 pub mod backup;
+pub mod buildctx;
 pub mod cli;
 pub mod commands;
 pub mod compose;

@@ -3,6 +3,7 @@
 
 mod args;
 mod backup;
+mod build;
 mod clean;
 mod completions;
 mod create;
@@ -115,6 +116,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Start(args) => start::run(ctx, &args.target, &args.opts, false),
         Command::Restart(args) => start::run(ctx, &args.target, &args.opts, true),
         Command::Up(args) => start::up(ctx, &args),
+        Command::Build(args) => build::run(ctx, &args),
         Command::Stop(args) => stop::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
         Command::Health(args) => health::run(ctx, &args.name),

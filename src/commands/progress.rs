@@ -100,6 +100,9 @@ fn print_event(p: &Printer, e: &Event) {
         Event::Pulling(image) => p.message(format!("  pulling image `{image}`…")),
         Event::PullProgress { .. } => {}
         Event::Pulled(image) => p.message(format!("  pulled image `{image}`")),
+        Event::Building(image) => p.message(format!("  building image `{image}`…")),
+        Event::BuildOutput { line, .. } => p.message(format!("    | {line}")),
+        Event::Built(image) => p.message(format!("  built image `{image}`")),
         Event::NetworkCreated(n) => p.message(format!("  network `{n}` created")),
         Event::VolumeCreated(v) => p.message(format!("  volume `{v}` created")),
         Event::Waiting {

@@ -33,6 +33,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> a
                         name,
                         timeout,
                         wait: opts.wait,
+                        build: opts.build,
                     };
                     let report = start(stack, engine, &spec, sink).await?;
                     print_started(ctx, &report, opts.wait);
@@ -72,6 +73,7 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
         name: args.create.name.clone(),
         timeout,
         wait: args.opts.wait,
+        build: args.opts.build,
     };
     let report = ctx.block_on(async { start(&stack, ctx.engine().await?, &spec, &sink).await })?;
     print_started(ctx, &report, args.opts.wait);

@@ -122,14 +122,21 @@ fn service_networks(v: Option<&Value>) -> R<IndexMap<String, Vec<String>>> {
 
 /// Converts one merged service.
 pub fn service(
+    project: &str,
     name: &str,
     svc: &Map<String, Value>,
     volumes: &IndexMap<String, Volume>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> R<Service> {
-    let image = opt_string(svc, "image")?
-        .filter(|s| !s.trim().is_empty())
-        .ok_or("`image` is required (mrctl does not build images)")?;
+    let build = build(svc.get("build"), lookup)?;
+    let image = match (
+        opt_string(svc, "image")?.filter(|s| !s.trim().is_empty()),
+        &build,
+    ) {
+        (Some(image), _) => image,
+        (None, Some(_)) => format!("{project}-{name}"),
+        (None, None) => return Err("`image` or `build` is required".into()),
+    };
     let profiles = match svc.get("profiles") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
@@ -166,6 +173,7 @@ pub fn service(
     Ok(Service {
         name: name.to_string(),
         image,
+        build,
         command: command(svc.get("command"), "command")?,
         entrypoint: command(svc.get("entrypoint"), "entrypoint")?,
         environment: environment(svc, lookup)?,

@@ -449,3 +449,85 @@ pub(super) fn ulimits(v: Option<&Value>) -> R<IndexMap<String, Ulimit>> {
     }
     Ok(out)
 }
+
+/// `build:` (already in its long form, context absolute), with build args
+/// without a value taken from the environment, as compose does.
+pub(super) fn build(
+    v: Option<&Value>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> R<Option<Build>> {
+    let Some(v) = v else { return Ok(None) };
+    let Value::Object(b) = v else {
+        return Err(format!("`build` must be a mapping, not {}", kind(v)));
+    };
+    const KEYS: &[&str] = &[
+        "context",
+        "dockerfile",
+        "dockerfile_inline",
+        "args",
+        "target",
+        "labels",
+        "network",
+        "extra_hosts",
+        "shm_size",
+        "cache_from",
+    ];
+    if let Some(k) = b
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !k.starts_with("x-"))
+    {
+        return Err(format!("`build.{k}` is not supported by mrctl"));
+    }
+    let context = opt_string(b, "context")?.unwrap_or_else(|| ".".into());
+    if context.contains("://") || context.starts_with("git@") {
+        return Err(format!(
+            "`build.context`: `{context}` is a remote context, which mrctl does not build; clone it and give its path"
+        ));
+    }
+    let args = match b.get("args") {
+        None | Some(Value::Null) => IndexMap::new(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Value::Null => lookup(k).map(|val| (k.clone(), val)),
+                v => Some((k.clone(), scalar(v).unwrap_or_default())),
+            })
+            .collect(),
+        Some(other) => {
+            return Err(format!(
+                "`build.args` must be a mapping, not {}",
+                kind(other)
+            ));
+        }
+    };
+    let list = |key: &str| -> R<Vec<String>> {
+        match b.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items.iter().filter_map(scalar).collect()),
+            Some(other) => Err(format!("`build.{key}` must be a list, not {}", kind(other))),
+        }
+    };
+    let shm_size = match b.get("shm_size") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let text = scalar(v).unwrap_or_default();
+            Some(
+                parse_bytes(&text)
+                    .ok_or_else(|| format!("`build.shm_size`: `{text}` is not a size"))?
+                    as i64,
+            )
+        }
+    };
+    Ok(Some(Build {
+        context,
+        dockerfile: opt_string(b, "dockerfile")?,
+        dockerfile_inline: opt_string(b, "dockerfile_inline")?,
+        args,
+        target: opt_string(b, "target")?,
+        labels: string_map(b.get("labels"), "build.labels")?,
+        network: opt_string(b, "network")?,
+        extra_hosts: list("extra_hosts")?,
+        shm_size,
+        cache_from: list("cache_from")?,
+    }))
+}

@@ -18,6 +18,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &["version", "name", "services", "networks",
 
 pub const SERVICE_KEYS: &[&str] = &[
     "image",
+    "build",
     "command",
     "entrypoint",
     "environment",
@@ -117,12 +118,7 @@ pub fn load_str(
             for key in svc.keys() {
                 if !SERVICE_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
                     return Err(err(format!(
-                        "service `{name}`: key `{key}` is not supported by mrctl{}",
-                        if key == "build" {
-                            " (build the image first and name it in `image:`)"
-                        } else {
-                            ""
-                        }
+                        "service `{name}`: key `{key}` is not supported by mrctl"
                     )));
                 }
             }
@@ -308,6 +304,45 @@ fn normalize_service(
             let m = list_to_map(v, key, '=')?;
             svc.insert(key.into(), m);
         }
+    }
+    // `build: DIR` is `build: {context: DIR}`; the context is absolute, the
+    // files merging later see one form.
+    if let Some(v) = svc.get("build") {
+        let mut build = match v {
+            Value::String(context) => {
+                let mut m = Map::new();
+                m.insert("context".into(), Value::String(context.clone()));
+                m
+            }
+            Value::Object(m) => m.clone(),
+            other => {
+                return Err(format!(
+                    "`build` must be a path or a mapping, not {}",
+                    kind(other)
+                ));
+            }
+        };
+        let context = build
+            .get("context")
+            .and_then(scalar)
+            .unwrap_or_else(|| ".".to_string());
+        // A remote context stays as written (conversion refuses it by name).
+        let remote = context.contains("://") || context.starts_with("git@");
+        build.insert(
+            "context".into(),
+            Value::String(if remote {
+                context
+            } else {
+                absolutize(&context, working_dir)
+            }),
+        );
+        for key in ["args", "labels"] {
+            if let Some(v) = build.get(key) {
+                let m = list_to_map(v, &format!("build.{key}"), '=')?;
+                build.insert(key.into(), m);
+            }
+        }
+        svc.insert("build".into(), Value::Object(build));
     }
     if let Some(v) = svc.get("extra_hosts") {
         let list: Vec<Value> = match v {

@@ -162,7 +162,7 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
                     ),
                 });
             }
-            let service = convert::service(name, svc, &volumes, &lookup)
+            let service = convert::service(opts.project, name, svc, &volumes, &lookup)
                 .map_err(|m| err(format!("service `{name}`: {m}")))?;
             services.insert(name.clone(), service);
         }

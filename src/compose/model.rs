@@ -152,11 +152,35 @@ impl Limits {
     }
 }
 
+/// How to build a service's image through the engine's build API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Build {
+    /// The context directory, absolute.
+    pub context: String,
+    /// The Dockerfile, relative to the context (`Dockerfile` when absent).
+    pub dockerfile: Option<String>,
+    /// A Dockerfile given in the compose file itself.
+    pub dockerfile_inline: Option<String>,
+    pub args: IndexMap<String, String>,
+    pub target: Option<String>,
+    pub labels: IndexMap<String, String>,
+    pub network: Option<String>,
+    pub extra_hosts: Vec<String>,
+    pub shm_size: Option<i64>,
+    pub cache_from: Vec<String>,
+}
+
 /// One service as resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
     pub name: String,
+    /// The image to run: `image:`, or `<project>-<service>` for a service
+    /// that is only built (as docker compose names it).
     pub image: String,
+    /// How to build the image, when the service says so. Left out of the
+    /// hash when absent, so services without it keep their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub environment: IndexMap<String, String>,

@@ -252,10 +252,13 @@ fn override_file_merges() {
 
 #[test]
 fn unsupported_keys_name_file_service_and_key() {
-    let f = Files::new(&[("c.yml", "services:\n  web:\n    build: .\n    image: x\n")]);
+    let f = Files::new(&[(
+        "c.yml",
+        "services:\n  web:\n    cgroup_parent: x\n    image: x\n",
+    )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(
-        err.contains("c.yml`: service `web`: key `build` is not supported"),
+        err.contains("c.yml`: service `web`: key `cgroup_parent` is not supported"),
         "{err}"
     );
     let f = Files::new(&[(
@@ -311,7 +314,10 @@ fn semantic_errors() {
             "services:\n  web:\n    image: x\n    networks: [front]\n",
             "network `front`, which is not declared",
         ),
-        ("services:\n  web:\n    command: x\n", "`image` is required"),
+        (
+            "services:\n  web:\n    command: x\n",
+            "`image` or `build` is required",
+        ),
         (
             "services:\n  web:\n    image: x\n    ports: ['99999:80']\n",
             "is not a port",
@@ -425,4 +431,39 @@ fn the_resolved_project_carries_its_waves() {
     let p = f.load(&["c.yml"], &[]).unwrap();
     assert_eq!(p.waves, [vec!["db", "cache"], vec!["web"]]);
     assert_eq!(p.waves, waves(&p).unwrap());
+}
+
+#[test]
+fn build_sections_are_resolved_with_an_absolute_context() {
+    let f = Files::new(&[(
+        "c.yml",
+        "services:\n  web:\n    build: ./web\n  api:\n    image: shop/api:1\n    build:\n      context: api\n      dockerfile: docker/Dockerfile\n      target: final\n      args: [\"VERSION=2\", \"FROM_ENV\"]\n      labels: {team: x}\n      shm_size: 64m\n  db:\n    image: busybox:latest\n",
+    )]);
+    let p = f.load(&["c.yml"], &[]).unwrap();
+    let web = &p.services["web"];
+    // Built only: named as docker compose names it.
+    assert_eq!(web.image, "demo-prod-web");
+    let b = web.build.as_ref().unwrap();
+    assert!(std::path::Path::new(&b.context).is_absolute());
+    assert!(b.context.ends_with("/web"), "{}", b.context);
+    let api = &p.services["api"];
+    assert_eq!(api.image, "shop/api:1");
+    let b = api.build.as_ref().unwrap();
+    assert_eq!(b.dockerfile.as_deref(), Some("docker/Dockerfile"));
+    assert_eq!(b.target.as_deref(), Some("final"));
+    assert_eq!(b.args["VERSION"], "2");
+    assert!(
+        !b.args.contains_key("FROM_ENV"),
+        "unset: left out as compose does"
+    );
+    assert_eq!(b.labels["team"], "x");
+    assert_eq!(b.shm_size, Some(64 << 20));
+    // A service without build keeps the hash it had (no `build` key in it).
+    assert!(p.services["db"].build.is_none());
+    let remote = Files::new(&[(
+        "c.yml",
+        "services:\n  web:\n    build: https://example.com/repo.git\n",
+    )]);
+    let err = remote.load(&["c.yml"], &[]).unwrap_err().to_string();
+    assert!(err.contains("is a remote context"), "{err}");
 }

@@ -12,16 +12,30 @@ use crate::compose::Project;
 use crate::error::Error;
 
 impl Engine {
-    /// Pulls every image of the project the engine does not have, once each.
+    /// Builds the images of services with `build:` that the engine does not
+    /// have (all of them with `rebuild`), then pulls every other image it
+    /// does not have, once each.
     pub(super) async fn ensure_images(
         &self,
         project: &Project,
+        rebuild: bool,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
+        let mut built: Vec<&str> = Vec::new();
+        for svc in project.services.values().filter(|s| s.build.is_some()) {
+            if built.contains(&svc.image.as_str()) {
+                continue;
+            }
+            if rebuild || self.docker.inspect_image(&svc.image).await.is_err() {
+                self.build_service(svc, false, on).await?;
+            }
+            built.push(&svc.image);
+        }
         let mut images: Vec<&str> = project
             .services
             .values()
             .map(|s| s.image.as_str())
+            .filter(|i| !built.contains(i))
             .collect();
         images.sort();
         images.dedup();

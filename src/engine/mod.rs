@@ -12,6 +12,7 @@
 //! `limits.rs` and `drift.rs`.
 
 mod archive;
+mod build;
 mod conditions;
 mod converge;
 mod drift;

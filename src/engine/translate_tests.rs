@@ -20,6 +20,7 @@ fn opts() -> UpOptions {
             dir: PathBuf::from("/srv"),
         },
         instance: "alpha".into(),
+        build: false,
     }
 }
 

@@ -25,6 +25,14 @@ pub enum Event {
         total: u64,
     },
     Pulled(String),
+    /// An image is being built from a service's `build:`.
+    Building(String),
+    /// A line of the builder's output.
+    BuildOutput {
+        image: String,
+        line: String,
+    },
+    Built(String),
     NetworkCreated(String),
     VolumeCreated(String),
     Waiting {
@@ -59,6 +67,8 @@ pub struct UpOptions {
     /// The stack directory's identity and the instance, for mrctl's labels.
     pub identity: crate::identity::Identity,
     pub instance: String,
+    /// Build the images of services with `build:` even when they exist.
+    pub build: bool,
 }
 
 impl Engine {
@@ -80,7 +90,7 @@ impl Engine {
                 on(Event::Orphan(container.clone()));
             }
         }
-        self.ensure_images(project, on).await?;
+        self.ensure_images(project, opts.build, on).await?;
         let resources_before = owned.resources.as_slice();
         let result = async {
             self.ensure_networks(project, owned, opts, on).await?;

@@ -23,6 +23,8 @@ pub struct StartSpec {
     pub timeout: Duration,
     /// Wait until every service is ready.
     pub wait: bool,
+    /// Build the images of services with `build:` even when they exist.
+    pub build: bool,
 }
 
 /// A published TCP port of a service, as a URL.
@@ -71,6 +73,7 @@ pub async fn start(
         timeout: spec.timeout,
         identity,
         instance: name.to_string(),
+        build: spec.build,
     };
     engine
         .up(&project, &owned, &opts, &|e| sink.send(Progress::Engine(e)))

@@ -404,7 +404,7 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
         "      k: v\n".repeat(900_000)
     );
     for (what, text, needle) in [
-        ("build key", "services:\n  app:\n    build: .\n".to_string(), "service `app`: key `build` is not supported".to_string()),
+        ("cgroup_parent key", "services:\n  app:\n    image: busybox:latest\n    cgroup_parent: x\n".to_string(), "service `app`: key `cgroup_parent` is not supported".to_string()),
         ("privileged", "services:\n  app:\n    image: busybox:latest\n    privileged: true\n".to_string(), "key `privileged` is not supported".to_string()),
         ("secrets top level", "services:\n  app:\n    image: busybox:latest\nsecrets: {}\n".to_string(), "top-level key `secrets`".to_string()),
         ("yaml bomb", bomb.to_string(), "compose file `".to_string()),

@@ -2,6 +2,7 @@ pub mod common;
 pub mod engine_harness;
 
 mod bad_input;
+mod build;
 mod commands;
 mod concurrency;
 mod deadlines;

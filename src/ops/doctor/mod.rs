@@ -256,6 +256,7 @@ async fn repair(
                         name: name.clone(),
                         timeout: std::time::Duration::from_secs(120),
                         wait: false,
+                        build: false,
                     };
                     let report = crate::ops::start::start(stack, engine, &spec, sink).await?;
                     sink.send(Progress::Note(format!(
