@@ -60,6 +60,8 @@ pub enum Command {
     Start(StartArgs),
     /// Stop an instance's containers in reverse dependency order.
     Stop(TargetArgs),
+    /// Remove an instance's containers and networks; keep its volumes, files and data.
+    Down(TargetArgs),
     /// Stop, then start an instance.
     Restart(StartArgs),
     /// Create the instance if it does not exist, then start it.

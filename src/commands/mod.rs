@@ -8,6 +8,7 @@ mod clean;
 mod completions;
 mod create;
 mod doctor;
+mod down;
 mod env;
 mod exec;
 mod health;
@@ -118,6 +119,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Up(args) => start::up(ctx, &args),
         Command::Build(args) => build::run(ctx, &args),
         Command::Stop(args) => stop::run(ctx, &args),
+        Command::Down(args) => down::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
         Command::Health(args) => health::run(ctx, &args.name),
         Command::Exec(args) => exec::run(ctx, &args),

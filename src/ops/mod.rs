@@ -8,6 +8,7 @@ pub mod backup;
 pub mod clean;
 pub mod create;
 pub mod doctor;
+pub mod down;
 pub mod instance;
 pub mod restore;
 pub mod start;

@@ -7,6 +7,7 @@ mod commands;
 mod concurrency;
 mod deadlines;
 mod discovery;
+mod down;
 mod drift_health_update;
 mod engine;
 mod engine_layers;
