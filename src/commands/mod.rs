@@ -5,6 +5,7 @@ mod args;
 mod backup;
 mod clean;
 mod completions;
+mod config;
 mod create;
 mod doctor;
 mod env;
@@ -107,6 +108,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Create(args) => create::run(ctx, &args),
         Command::List => list::run(ctx),
         Command::Info(args) => info::run(ctx, &args.name),
+        Command::Config(args) => config::run(ctx, &args),
         Command::Ports(args) => ports::run(ctx, &args),
         Command::ProjectName(args) => project_name::run(ctx, &args.name),
         Command::Env(args) => env::run(ctx, &args),
