@@ -46,6 +46,8 @@ pub enum Command {
     List,
     /// Show everything about one instance, with the docker compose command for it.
     Info(NameArg),
+    /// Print an instance's resolved compose model, as `docker compose config` does.
+    Config(ConfigArgs),
     /// Print an instance's ports.
     Ports(PortsArgs),
     /// Print an instance's compose project name.
@@ -247,6 +249,27 @@ pub struct PortsArgs {
     /// Output format; `env` prints NAME_PORT=PORT lines safe to `eval`.
     #[arg(long, value_enum, default_value = "table")]
     pub format: PortsFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ConfigFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Instance name.
+    pub name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub format: ConfigFormat,
+    /// Print only the service names, one a line.
+    #[arg(long, conflicts_with = "volumes")]
+    pub services: bool,
+    /// Print only the volume names, one a line.
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 #[derive(Debug, Args)]

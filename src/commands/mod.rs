@@ -6,6 +6,7 @@ mod backup;
 mod build;
 mod clean;
 mod completions;
+mod config;
 mod create;
 mod doctor;
 mod down;
@@ -109,6 +110,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Create(args) => create::run(ctx, &args),
         Command::List => list::run(ctx),
         Command::Info(args) => info::run(ctx, &args.name),
+        Command::Config(args) => config::run(ctx, &args),
         Command::Ports(args) => ports::run(ctx, &args),
         Command::ProjectName(args) => project_name::run(ctx, &args.name),
         Command::Env(args) => env::run(ctx, &args),

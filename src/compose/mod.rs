@@ -3,6 +3,7 @@
 //! validate the supported subset, and plan the dependency waves. Nothing here
 //! talks to Docker.
 
+pub mod canonical;
 mod convert;
 mod fields;
 mod interpolate;
@@ -237,8 +238,10 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
         volumes: used_volumes,
         unset_variables: unset,
         waves: Vec::new(),
+        document: merged,
     };
     project.waves = waves(&project).map_err(err)?;
+    canonical::mark_short_volumes(&mut project.document, texts, &lookup);
     Ok(project)
 }
 

@@ -27,6 +27,10 @@ pub struct Project {
     /// once when the project is resolved: start goes through them in
     /// order, stop in reverse.
     pub waves: Vec<Vec<String>>,
+    /// The merged document the services were converted from (interpolated,
+    /// short forms made long): `canonical` reads the shapes the typed model
+    /// does not keep from it.
+    pub document: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Project {

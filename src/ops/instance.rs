@@ -194,6 +194,18 @@ pub fn instance_project(
     name: &str,
     inst: &Instance,
 ) -> Result<crate::compose::Project, Error> {
+    let mut project = instance_compose(stack, name, inst)?;
+    project.apply_limits(instance_limits(stack, inst));
+    Ok(project)
+}
+
+/// The instance's compose project as its files say, without the instance's
+/// limits: what `docker compose config` sees.
+pub fn instance_compose(
+    stack: &Stack,
+    name: &str,
+    inst: &Instance,
+) -> Result<crate::compose::Project, Error> {
     let variables = instance_variables(stack, name)?;
     let mut files = stack.compose_paths();
     files.push(InstanceFiles::in_dir(stack.instance_dir(name)).override_file);
@@ -206,15 +218,13 @@ pub fn instance_project(
                 .collect()
         })
         .unwrap_or_default();
-    let mut project = crate::compose::load_project(&crate::compose::LoadOptions {
+    crate::compose::load_project(&crate::compose::LoadOptions {
         project: &inst.project,
         working_dir: &stack.dir,
         files: &files,
         variables: &variables,
         profiles: &profiles,
-    })?;
-    project.apply_limits(instance_limits(stack, inst));
-    Ok(project)
+    })
 }
 
 /// The limits in force for an instance, as the engine applies them: its

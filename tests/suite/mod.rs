@@ -4,6 +4,7 @@ pub mod engine_harness;
 mod bad_input;
 mod build;
 mod commands;
+mod compose_config;
 mod concurrency;
 mod deadlines;
 mod discovery;
