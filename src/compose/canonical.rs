@@ -174,7 +174,13 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
     };
     out.insert("command".into(), opt_list(&svc.command));
     out.insert("entrypoint".into(), opt_list(&svc.entrypoint));
-    out.insert("image".into(), svc.image.clone().into());
+    // A service that is only built has no `image:` in compose's model.
+    if svc.build.is_none() || doc.get("image").is_some_and(|i| !i.is_null()) {
+        out.insert("image".into(), svc.image.clone().into());
+    }
+    if let Some(b) = &svc.build {
+        out.insert("build".into(), build(b));
+    }
     for (key, value) in [
         ("container_name", &svc.container_name),
         ("hostname", &svc.hostname),
@@ -248,18 +254,7 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
         out.insert("labels".into(), strings(&svc.labels));
     }
     if !svc.extra_hosts.is_empty() {
-        // Compose writes `host=ip`; the typed model keeps the engine's `host:ip`.
-        let mut hosts: Vec<String> = svc
-            .extra_hosts
-            .iter()
-            .map(|h| match h.split_once(':') {
-                Some((host, ip)) => format!("{host}={ip}"),
-                None => h.clone(),
-            })
-            .collect();
-        // Compose prints them sorted.
-        hosts.sort();
-        out.insert("extra_hosts".into(), json!(hosts));
+        out.insert("extra_hosts".into(), hosts(&svc.extra_hosts));
     }
     if let Some(ms) = svc.stop_grace_period_ms {
         out.insert("stop_grace_period".into(), go_duration(ms).into());
@@ -281,6 +276,62 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
         out.insert("profiles".into(), json!(svc.profiles));
     }
     limits(doc, &mut out);
+    Value::Object(out)
+}
+
+/// `extra_hosts` as compose writes them: `host=ip` (the typed model keeps
+/// the engine's `host:ip`), sorted.
+fn hosts(list: &[String]) -> Value {
+    let mut hosts: Vec<String> = list
+        .iter()
+        .map(|h| match h.split_once(':') {
+            Some((host, ip)) => format!("{host}={ip}"),
+            None => h.clone(),
+        })
+        .collect();
+    hosts.sort();
+    json!(hosts)
+}
+
+/// `build:` as compose writes it: `dockerfile` defaults to `Dockerfile`
+/// unless the Dockerfile is inline; sizes in bytes, as strings.
+fn build(b: &crate::compose::Build) -> Value {
+    let mut out = Map::new();
+    out.insert("context".into(), b.context.clone().into());
+    match (&b.dockerfile, &b.dockerfile_inline) {
+        (_, Some(inline)) => {
+            out.insert("dockerfile_inline".into(), inline.clone().into());
+            if let Some(d) = &b.dockerfile {
+                out.insert("dockerfile".into(), d.clone().into());
+            }
+        }
+        (d, None) => {
+            out.insert(
+                "dockerfile".into(),
+                d.clone().unwrap_or_else(|| "Dockerfile".into()).into(),
+            );
+        }
+    }
+    if !b.args.is_empty() {
+        out.insert("args".into(), strings(&b.args));
+    }
+    if !b.labels.is_empty() {
+        out.insert("labels".into(), strings(&b.labels));
+    }
+    if !b.cache_from.is_empty() {
+        out.insert("cache_from".into(), json!(b.cache_from));
+    }
+    if !b.extra_hosts.is_empty() {
+        out.insert("extra_hosts".into(), hosts(&b.extra_hosts));
+    }
+    for (key, value) in [("network", &b.network), ("target", &b.target)] {
+        if let Some(v) = value {
+            out.insert(key.into(), v.clone().into());
+        }
+    }
+    if let Some(size) = b.shm_size {
+        out.insert("shm_size".into(), size.to_string().into());
+    }
     Value::Object(out)
 }
 
