@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::instance::{identity, instance_lock, instance_project, lookup, registry_file};
+use super::instance::{identity, instance_lock, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::engine::{Engine, RemoveReport};
 use crate::error::Error;
@@ -30,24 +30,7 @@ pub async fn down(
     let _lock = instance_lock(stack, name)?;
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
-    let order: Vec<Vec<(String, i64)>> = match instance_project(stack, name, &inst) {
-        Ok(project) => project
-            .waves
-            .iter()
-            .rev()
-            .map(|wave| {
-                wave.iter()
-                    .map(|s| (s.clone(), project.services[s].grace_period_secs()))
-                    .collect()
-            })
-            .collect(),
-        Err(e) => {
-            sink.send(Progress::Warning(format!(
-                "stopping without dependency order: {e}"
-            )));
-            Vec::new()
-        }
-    };
+    let order = super::stop::stop_order(stack, name, &inst, sink);
     let owned = engine.owned(&inst.project, name, &identity(stack)?).await?;
     engine
         .stop(&owned, &order, &|c| {

@@ -28,30 +28,7 @@ pub async fn stop(
     let _lock = instance_lock(stack, name)?;
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
-    // The stop order comes from the compose files; if they no longer load,
-    // everything still stops, just all at once.
-    let order: Vec<Vec<(String, i64)>> = match instance_project(stack, name, &inst) {
-        Ok(project) => project
-            .waves
-            .clone()
-            .into_iter()
-            .rev()
-            .map(|wave| {
-                wave.into_iter()
-                    .map(|s| {
-                        let grace = project.services[&s].grace_period_secs();
-                        (s, grace)
-                    })
-                    .collect()
-            })
-            .collect(),
-        Err(e) => {
-            sink.send(Progress::Warning(format!(
-                "stopping without dependency order: {e}"
-            )));
-            Vec::new()
-        }
-    };
+    let order = stop_order(stack, name, &inst, sink);
     let owned = engine.owned(&inst.project, name, &identity(stack)?).await?;
     let stopped = engine
         .stop(&owned, &order, &|c| {
@@ -63,4 +40,33 @@ pub async fn stop(
         project: inst.project,
         stopped,
     })
+}
+
+/// Groups of (service, grace seconds) to stop one after the other: the
+/// dependency waves in reverse. If the compose files no longer load,
+/// everything still stops, just all at once.
+pub(super) fn stop_order(
+    stack: &Stack,
+    name: &str,
+    inst: &crate::registry::Instance,
+    sink: &dyn Sink,
+) -> Vec<Vec<(String, i64)>> {
+    match instance_project(stack, name, inst) {
+        Ok(project) => project
+            .waves
+            .iter()
+            .rev()
+            .map(|wave| {
+                wave.iter()
+                    .map(|s| (s.clone(), project.services[s].grace_period_secs()))
+                    .collect()
+            })
+            .collect(),
+        Err(e) => {
+            sink.send(Progress::Warning(format!(
+                "stopping without dependency order: {e}"
+            )));
+            Vec::new()
+        }
+    }
 }
