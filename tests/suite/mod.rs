@@ -3,6 +3,7 @@ pub mod engine_harness;
 
 mod bad_input;
 mod commands;
+mod compose_env;
 mod concurrency;
 mod deadlines;
 mod discovery;
