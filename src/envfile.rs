@@ -6,6 +6,7 @@ mod parse;
 
 use indexmap::IndexMap;
 
+use parse::entries_unexpanded_on_error;
 pub use parse::{Entry, ParseError, entries, raw_entries};
 
 /// The lookup that sets nothing: an env file read on its own.
@@ -15,7 +16,8 @@ pub fn no_lookup(_: &str) -> Option<String> {
 
 /// The statements of `text` without failing: a line compose would refuse
 /// (an unclosed quote, a bad name) is skipped with what follows it on that
-/// line, so tools that show or merge a file still see the rest of it.
+/// line, and a value whose expansion fails (`${VAR:?}` unset) is kept as
+/// written, so tools that show or merge a file still see all the rest.
 pub fn entries_lenient<'a>(
     text: &'a str,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -24,7 +26,7 @@ pub fn entries_lenient<'a>(
     let mut offset_lines = 0;
     let mut rest = text;
     loop {
-        match entries(rest, lookup) {
+        match entries_unexpanded_on_error(rest, lookup) {
             Ok(found) => {
                 out.extend(found.into_iter().map(|e| shift(e, offset_lines)));
                 return out;
@@ -33,7 +35,7 @@ pub fn entries_lenient<'a>(
                 // Keep what precedes the bad line, then go on after it.
                 let bad = err.line - 1;
                 let head_end = nth_line_start(rest, bad);
-                if let Ok(found) = entries(&rest[..head_end], lookup) {
+                if let Ok(found) = entries_unexpanded_on_error(&rest[..head_end], lookup) {
                     out.extend(found.into_iter().map(|e| shift(e, offset_lines)));
                 }
                 let next = nth_line_start(rest, bad + 1);

@@ -67,6 +67,23 @@ fn key_char(c: char) -> bool {
 
 /// The statements of `text`, in order, by the rules of the module doc.
 pub fn entries<'a>(text: &'a str, lookup: Lookup<'_>) -> Result<Vec<Entry<'a>>, ParseError> {
+    parse(text, lookup, true)
+}
+
+/// `entries`, but a value whose expansion fails (`${VAR:?}` with VAR unset)
+/// is kept as written instead of being an error.
+pub(super) fn entries_unexpanded_on_error<'a>(
+    text: &'a str,
+    lookup: Lookup<'_>,
+) -> Result<Vec<Entry<'a>>, ParseError> {
+    parse(text, lookup, false)
+}
+
+fn parse<'a>(
+    text: &'a str,
+    lookup: Lookup<'_>,
+    strict: bool,
+) -> Result<Vec<Entry<'a>>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let line_at = |pos: usize| text[..pos].bytes().filter(|&b| b == b'\n').count();
     let err = |pos: usize, message: String| ParseError {
@@ -141,8 +158,11 @@ pub fn entries<'a>(text: &'a str, lookup: Lookup<'_>) -> Result<Vec<Entry<'a>>, 
                     })?;
                 let inner = &body[..close];
                 let value = if q == '"' {
-                    expand(&unescape(inner), &expand_lookup)
-                        .map_err(|m| err(pos, format!("`{key}`: {m}")))?
+                    match expand(&unescape(inner), &expand_lookup) {
+                        Ok(v) => v,
+                        Err(_) if !strict => inner.to_string(),
+                        Err(m) => return Err(err(pos, format!("`{key}`: {m}"))),
+                    }
                 } else {
                     inner.replace("\\'", "'")
                 };
@@ -154,8 +174,12 @@ pub fn entries<'a>(text: &'a str, lookup: Lookup<'_>) -> Result<Vec<Entry<'a>>, 
                 let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
                 let line = &text[pos..end];
                 let line = line.split(" #").next().unwrap_or_default();
-                let value = expand(line.trim_end_matches(is_blank), &expand_lookup)
-                    .map_err(|m| err(pos, format!("`{key}`: {m}")))?;
+                let line = line.trim_end_matches(is_blank);
+                let value = match expand(line, &expand_lookup) {
+                    Ok(v) => v,
+                    Err(_) if !strict => line.to_string(),
+                    Err(m) => return Err(err(pos, format!("`{key}`: {m}"))),
+                };
                 (value, end)
             }
         };

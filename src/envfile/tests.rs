@@ -206,3 +206,15 @@ fn merge_sees_an_inline_comment_as_no_change() {
     assert_eq!(out, "PORT=8865\n");
     assert_eq!(report, MergeReport::default());
 }
+
+#[test]
+fn merge_keeps_an_operator_line_whose_expansion_would_fail() {
+    let current = "A=1\nREQ=${UNSET_HERE:?set it}\n";
+    let (out, report) = merge_env(current, Some("A=1\n"), "A=2\n");
+    assert_eq!(
+        out,
+        "A=2\n\n# Kept by `mrctl render`: values added by the operator.\nREQ=${UNSET_HERE:?set it}\n"
+    );
+    assert_eq!(report.kept_added, ["REQ"]);
+    assert!(parse_env_with(current, &no_lookup).is_err());
+}
