@@ -1,43 +1,110 @@
-//! Env files as compose reads them: `KEY=VALUE` lines, `export ` allowed,
-//! comments and blank lines skipped, one level of matching quotes removed;
-//! the three-way merge that lets `mrctl render` refresh an env file without
+//! Env files as compose reads them (the grammar is in [`parse`]); the
+//! three-way merge that lets `mrctl render` refresh an env file without
 //! losing what the operator added, and the masking of secret values.
+
+mod parse;
 
 use indexmap::IndexMap;
 
-/// One `KEY=VALUE` assignment of an env file (with `export ` allowed).
-pub fn parse_env_line(line: &str) -> Option<(&str, &str)> {
-    let t = line.trim_start();
-    if t.starts_with('#') || t.is_empty() {
-        return None;
-    }
-    let t = t.strip_prefix("export ").unwrap_or(t);
-    let (key, value) = t.split_once('=')?;
-    let key = key.trim();
-    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
-    Some((key, value))
+use parse::entries_unexpanded_on_error;
+pub use parse::{Entry, ParseError, entries, raw_entries};
+
+/// The lookup that sets nothing: an env file read on its own.
+pub fn no_lookup(_: &str) -> Option<String> {
+    None
 }
 
-/// The assignments of an env file, last one winning, as compose reads them.
+/// The statements of `text` without failing: a line compose would refuse
+/// (an unclosed quote, a bad name) is skipped with what follows it on that
+/// line, and a value whose expansion fails (`${VAR:?}` unset) is kept as
+/// written, so tools that show or merge a file still see all the rest.
+pub fn entries_lenient<'a>(
+    text: &'a str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Entry<'a>> {
+    let mut out = Vec::new();
+    let mut offset_lines = 0;
+    let mut rest = text;
+    loop {
+        match entries_unexpanded_on_error(rest, lookup) {
+            Ok(found) => {
+                out.extend(found.into_iter().map(|e| shift(e, offset_lines)));
+                return out;
+            }
+            Err(err) => {
+                // Keep what precedes the bad line, then go on after it.
+                let bad = err.line - 1;
+                let head_end = nth_line_start(rest, bad);
+                if let Ok(found) = entries_unexpanded_on_error(&rest[..head_end], lookup) {
+                    out.extend(found.into_iter().map(|e| shift(e, offset_lines)));
+                }
+                let next = nth_line_start(rest, bad + 1);
+                if next >= rest.len() {
+                    return out;
+                }
+                rest = &rest[next..];
+                offset_lines += bad + 1;
+            }
+        }
+    }
+}
+
+fn shift(e: Entry<'_>, by: usize) -> Entry<'_> {
+    Entry {
+        lines: e.lines.start() + by..=e.lines.end() + by,
+        ..e
+    }
+}
+
+/// The byte offset where line `n` (0-based) starts, or the end.
+fn nth_line_start(text: &str, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    text.match_indices('\n')
+        .nth(n - 1)
+        .map_or(text.len(), |(i, _)| i + 1)
+}
+
+/// The assignments of an env file, last one winning, as compose reads the
+/// file on its own (no variable set outside it); lines compose would refuse
+/// are skipped.
 pub fn parse_env(text: &str) -> IndexMap<String, String> {
+    to_map(entries_lenient(text, &no_lookup))
+}
+
+/// The assignments of an env file, last one winning, expanding variables
+/// from `lookup` first; the first line compose would refuse is an error.
+pub fn parse_env_with(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<IndexMap<String, String>, ParseError> {
+    entries(text, lookup).map(to_map)
+}
+
+fn to_map(entries: Vec<Entry<'_>>) -> IndexMap<String, String> {
     let mut map = IndexMap::new();
-    for line in text.lines() {
-        if let Some((k, v)) = parse_env_line(line) {
-            map.insert(k.to_string(), unquote(v.trim()).to_string());
+    for e in entries {
+        if let Some(v) = e.value {
+            map.insert(e.key.to_string(), v);
         }
     }
     map
 }
 
-fn unquote(v: &str) -> &str {
-    for q in ['"', '\''] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return &v[1..v.len() - 1];
-        }
-    }
-    v
+/// The interpolation variables compose derives from one `--env-file` and
+/// the process environment: the file's values (expanded with the process
+/// environment looked up first), under the process environment, which wins.
+/// Also returns the keys the file sets.
+pub fn interpolation_variables(
+    text: &str,
+    process: impl IntoIterator<Item = (String, String)>,
+) -> Result<(IndexMap<String, String>, Vec<String>), ParseError> {
+    let process: IndexMap<String, String> = process.into_iter().collect();
+    let mut vars = parse_env_with(text, &|k| process.get(k).cloned())?;
+    let file_keys: Vec<String> = vars.keys().cloned().collect();
+    vars.extend(process);
+    Ok((vars, file_keys))
 }
 
 /// What a merge kept from the operator's file.
@@ -54,53 +121,81 @@ pub struct MergeReport {
 /// A key whose current value differs from the base was changed by the operator
 /// and keeps that value; keys only the operator has are appended; every other
 /// key takes the fresh value. Without a base, any differing value is kept:
-/// losing an operator's value is worse than a stale one.
+/// losing an operator's value is worse than a stale one. Kept statements are
+/// copied byte for byte, all their lines (a quoted value may span several).
 pub fn merge_env(current: &str, base: Option<&str>, fresh: &str) -> (String, MergeReport) {
-    let current_map = parse_env(current);
-    let base_map = base.map(parse_env);
-    let fresh_map = parse_env(fresh);
+    let cur = entries_lenient(current, &no_lookup);
+    let fresh_entries = entries_lenient(fresh, &no_lookup);
+    let map = |es: &[Entry<'_>]| -> IndexMap<String, Option<String>> {
+        es.iter()
+            .map(|e| (e.key.to_string(), e.value.clone()))
+            .collect()
+    };
+    let current_map = map(&cur);
+    let base_map = base.map(|b| map(&entries_lenient(b, &no_lookup)));
+    let fresh_map = map(&fresh_entries);
+    let cur_lines: Vec<&str> = current.lines().collect();
+    let fresh_lines: Vec<&str> = fresh.lines().collect();
+    let operator_statement = |key: &str| -> Vec<&str> {
+        cur.iter()
+            .rev()
+            .find(|e| e.key == key)
+            .map(|e| {
+                cur_lines[*e.lines.start()..=(*e.lines.end()).min(cur_lines.len() - 1)].to_vec()
+            })
+            .unwrap_or_default()
+    };
     let mut report = MergeReport::default();
     let mut out = String::with_capacity(fresh.len() + current.len());
-    for line in fresh.lines() {
-        let replaced = parse_env_line(line).and_then(|(key, _)| {
-            let mine = current_map.get(key)?;
-            let theirs = fresh_map.get(key)?;
-            let operator_changed = match &base_map {
-                Some(b) => b.get(key) != Some(mine),
-                None => mine != theirs,
-            };
-            (operator_changed && mine != theirs).then(|| {
-                report.kept_changed.push(key.to_string());
-                current
-                    .lines()
-                    .rev()
-                    .find(|l| parse_env_line(l).is_some_and(|(k, _)| k == key))
-                    .unwrap_or(line)
-            })
-        });
-        out.push_str(replaced.unwrap_or(line));
-        out.push('\n');
-    }
-    let mut added = Vec::new();
-    for line in current.lines() {
-        if let Some((key, _)) = parse_env_line(line) {
-            let rendered_before = base_map.as_ref().is_some_and(|b| b.contains_key(key));
-            if !fresh_map.contains_key(key) && !rendered_before && !added.contains(&key) {
-                added.push(key);
-                report.kept_added.push(key.to_string());
+    let mut push = |lines: &[&str]| {
+        for l in lines {
+            out.push_str(l);
+            out.push('\n');
+        }
+    };
+    let mut i = 0;
+    while i < fresh_lines.len() {
+        let Some(e) = fresh_entries.iter().find(|e| *e.lines.start() == i) else {
+            push(&fresh_lines[i..=i]);
+            i += 1;
+            continue;
+        };
+        let end = (*e.lines.end()).min(fresh_lines.len() - 1);
+        let key = e.key;
+        let keep = match (current_map.get(key), fresh_map.get(key)) {
+            (Some(mine), Some(theirs)) => {
+                let operator_changed = match &base_map {
+                    Some(b) => b.get(key) != Some(mine),
+                    None => mine != theirs,
+                };
+                operator_changed && mine != theirs
             }
+            _ => false,
+        };
+        if keep {
+            report.kept_changed.push(key.to_string());
+            push(&operator_statement(key));
+        } else {
+            push(&fresh_lines[i..=end]);
+        }
+        i = end + 1;
+    }
+    let mut added: Vec<&str> = Vec::new();
+    for e in &cur {
+        let key = e.key;
+        let rendered_before = base_map.as_ref().is_some_and(|b| b.contains_key(key));
+        if !fresh_map.contains_key(key) && !rendered_before && !added.contains(&key) {
+            added.push(key);
+            report.kept_added.push(key.to_string());
         }
     }
     if !added.is_empty() {
-        out.push_str("\n# Kept by `mrctl render`: values added by the operator.\n");
+        push(&[
+            "",
+            "# Kept by `mrctl render`: values added by the operator.",
+        ]);
         for key in added {
-            let line = current
-                .lines()
-                .rev()
-                .find(|l| parse_env_line(l).is_some_and(|(k, _)| k == key))
-                .unwrap_or_default();
-            out.push_str(line);
-            out.push('\n');
+            push(&operator_statement(key));
         }
     }
     (out, report)
@@ -144,46 +239,4 @@ pub fn mask_value(key: &str, value: &str, secrets: &[String]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_keeps_operator_values_and_takes_new_ones() {
-        let base = "A=1\nPORT=8000\nAPI_KEY=\n";
-        let current = "A=1\nPORT=8000\nAPI_KEY=sk-123\nEXTRA=yes\n";
-        let fresh = "A=1\nPORT=8100\nAPI_KEY=\nNEW=2\n";
-        let (out, report) = merge_env(current, Some(base), fresh);
-        assert_eq!(
-            out,
-            "A=1\nPORT=8100\nAPI_KEY=sk-123\nNEW=2\n\n# Kept by `mrctl render`: values added by the operator.\nEXTRA=yes\n"
-        );
-        assert_eq!(report.kept_changed, ["API_KEY"]);
-        assert_eq!(report.kept_added, ["EXTRA"]);
-    }
-
-    #[test]
-    fn merge_drops_keys_the_template_no_longer_renders() {
-        let base = "OLD=1\nA=1\n";
-        let current = "OLD=1\nA=1\n";
-        let fresh = "A=2\n";
-        let (out, report) = merge_env(current, Some(base), fresh);
-        assert_eq!(out, "A=2\n");
-        assert_eq!(report, MergeReport::default());
-    }
-
-    #[test]
-    fn merge_without_base_keeps_every_differing_value() {
-        let (out, report) = merge_env("A=mine\n", None, "A=new\n");
-        assert_eq!(out, "A=mine\n");
-        assert_eq!(report.kept_changed, ["A"]);
-    }
-
-    #[test]
-    fn masking() {
-        assert_eq!(mask_value("OPENAI_API_KEY", "sk-1", &[]), MASK);
-        assert_eq!(mask_value("DB_PASSWORD", "x", &[]), MASK);
-        assert_eq!(mask_value("BACKEND_PORT", "8765", &[]), "8765");
-        assert_eq!(mask_value("DSN", "pg://u:abc@h", &["abc".into()]), MASK);
-        assert_eq!(mask_value("API_KEY", "", &[]), "");
-    }
-}
+mod tests;

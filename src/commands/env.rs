@@ -34,20 +34,33 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<()> {
             .collect();
         return p.json(&map);
     }
+    // The file as written, each statement's lines as they are unless its
+    // value is masked (then one `KEY=********` line stands for them all).
+    let lines: Vec<&str> = text.lines().collect();
+    let statements = envfile::entries_lenient(&text, &envfile::no_lookup);
     let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        match envfile::parse_env_line(line) {
-            Some((key, value)) => {
-                let raw = value.trim();
-                let unquoted = raw.trim_matches(|c| c == '"' || c == '\'');
-                let masked = shown(key, unquoted);
-                out.push_str(key);
-                out.push('=');
-                out.push_str(if masked == unquoted { raw } else { &masked });
+    let mut i = 0;
+    while i < lines.len() {
+        let statement = statements.iter().find(|e| *e.lines.start() == i);
+        let end = statement.map_or(i, |e| (*e.lines.end()).min(lines.len() - 1));
+        let masked = statement.and_then(|e| {
+            let value = e.value.as_deref().unwrap_or_default();
+            let shown = shown(e.key, value);
+            (shown != value).then(|| format!("{}={shown}", e.key))
+        });
+        match masked {
+            Some(line) => {
+                out.push_str(&line);
+                out.push('\n');
             }
-            None => out.push_str(line),
+            None => {
+                for line in &lines[i..=end] {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
         }
-        out.push('\n');
+        i = end + 1;
     }
     p.out(&out)
 }

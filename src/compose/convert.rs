@@ -20,41 +20,61 @@ fn restart(v: Option<String>) -> R<Option<String>> {
     }
 }
 
+/// The service's environment: its `env_file`s in order, then its
+/// `environment`, which wins. An env file's `${VAR}` looks in the
+/// interpolation variables first, then in the service's `environment`, then
+/// in the file's earlier keys (as compose v2 resolves them); its values are
+/// not overridden by the process environment.
 fn environment(
     svc: &Map<String, Value>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> R<IndexMap<String, String>> {
-    let mut env = IndexMap::new();
-    if let Some(Value::Array(files)) = svc.get("env_file") {
-        for f in files {
-            let path = f.get("path").and_then(Value::as_str).unwrap_or_default();
-            let required = f.get("required").and_then(Value::as_bool).unwrap_or(true);
-            match crate::fsutil::read_optional(
-                std::path::Path::new(path),
-                crate::fsutil::FileKind::EnvFile,
-            ) {
-                Ok(Some(text)) => env.extend(crate::envfile::parse_env(&text)),
-                Ok(None) if !required => {}
-                Ok(None) => return Err(format!("`env_file`: `{path}` does not exist")),
-                Err(e) => return Err(format!("`env_file`: {e}")),
-            }
-        }
-    }
+    let mut declared = IndexMap::new();
     if let Some(Value::Object(m)) = svc.get("environment") {
         for (k, v) in m {
             match v {
                 // `- KEY` without a value passes the variable through, if it is set.
                 Value::Null => {
                     if let Some(val) = lookup(k) {
-                        env.insert(k.clone(), val);
+                        declared.insert(k.clone(), val);
                     }
                 }
                 v => {
-                    env.insert(k.clone(), string(v, &format!("environment.{k}"))?);
+                    declared.insert(k.clone(), string(v, &format!("environment.{k}"))?);
                 }
             }
         }
     }
+    let mut env = IndexMap::new();
+    if let Some(Value::Array(files)) = svc.get("env_file") {
+        let file_lookup = |k: &str| lookup(k).or_else(|| declared.get(k).cloned());
+        for f in files {
+            let path = f.get("path").and_then(Value::as_str).unwrap_or_default();
+            let required = f.get("required").and_then(Value::as_bool).unwrap_or(true);
+            let raw = f.get("format").and_then(Value::as_str) == Some("raw");
+            let text = match crate::fsutil::read_optional(
+                std::path::Path::new(path),
+                crate::fsutil::FileKind::EnvFile,
+            ) {
+                Ok(Some(text)) => text,
+                Ok(None) if !required => continue,
+                Ok(None) => return Err(format!("`env_file`: `{path}` does not exist")),
+                Err(e) => return Err(format!("`env_file`: {e}")),
+            };
+            let parsed = if raw {
+                crate::envfile::raw_entries(&text, &file_lookup)
+            } else {
+                crate::envfile::entries(&text, &file_lookup)
+            }
+            .map_err(|e| format!("`env_file`: `{path}` {e}"))?;
+            for e in parsed {
+                if let Some(v) = e.value {
+                    env.insert(e.key.to_string(), v);
+                }
+            }
+        }
+    }
+    env.extend(declared);
     Ok(env)
 }
 

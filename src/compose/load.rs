@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::interpolate::interpolate;
-use super::yaml_error;
 use crate::error::{Error, Result};
 
 /// Largest compose file read, against runaway inputs.
@@ -78,7 +77,7 @@ pub fn load_str(
     let doc: Value = if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {
-        serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?
+        super::parse_yaml(path, text)?
     };
     let mut doc = match doc {
         Value::Object(m) => m,
@@ -189,9 +188,18 @@ fn interpolate_tree(
 pub fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(number_text(n)),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+/// A number as compose prints it: a float with no fraction as an integer
+/// (`1e3` and `1.0` are `1000` and `1`).
+fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+        _ => n.to_string(),
     }
 }
 
@@ -413,13 +421,22 @@ fn normalize_service(
         };
         let mut out = Vec::new();
         for item in list {
-            let (path, required) = match &item {
-                Value::String(s) => (s.clone(), true),
+            let (path, required, format) = match &item {
+                Value::String(s) => (s.clone(), true, None),
                 Value::Object(m) => (
                     m.get("path")
                         .and_then(scalar)
                         .ok_or("`env_file` entries need a `path`")?,
                     m.get("required").and_then(Value::as_bool).unwrap_or(true),
+                    match m.get("format").and_then(scalar).as_deref() {
+                        None => None,
+                        Some("raw") => Some("raw"),
+                        Some(other) => {
+                            return Err(format!(
+                                "`env_file`: format `{other}` is not supported (only `raw`)"
+                            ));
+                        }
+                    },
                 ),
                 other => {
                     return Err(format!(
@@ -428,9 +445,12 @@ fn normalize_service(
                     ));
                 }
             };
-            out.push(
-                serde_json::json!({"path": absolutize(&path, working_dir), "required": required}),
-            );
+            let mut entry =
+                serde_json::json!({"path": absolutize(&path, working_dir), "required": required});
+            if let Some(format) = format {
+                entry["format"] = format.into();
+            }
+            out.push(entry);
         }
         svc.insert("env_file".into(), Value::Array(out));
     }

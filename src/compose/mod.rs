@@ -21,6 +21,32 @@ pub use model::*;
 
 use crate::error::{Error, Position, Result};
 
+/// How compose files are parsed, matching what `docker compose config`
+/// makes of each plain scalar: booleans are only `true`/`false` in any case
+/// (`yes`, `no`, `on`, `off`, `y` stay strings, so `networks: [on]` names a
+/// network), `0o17` and `0b11` are numbers, a leading `0` is octal (`010` is
+/// 8), `1_000` is 1000. Anchors and aliases are not rationed against each
+/// other (a real file may merge one anchor into hundreds of services), but
+/// the expanded document stays bounded, so an alias bomb is refused.
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    let mut opts = serde_saphyr::Options::default();
+    opts.strict_booleans = true;
+    #[allow(deprecated)]
+    {
+        opts.legacy_octal_numbers = true;
+    }
+    opts.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::AsString;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.enforce_alias_anchor_ratio = false;
+    opts.budget = Some(budget);
+    opts
+}
+
+/// Parses one compose file's YAML by [`yaml_options`].
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| yaml_error(path, &e))
+}
+
 /// Turns a YAML error into one naming the file, line and column.
 pub fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
     let position = err.location().and_then(|l| {
@@ -35,15 +61,17 @@ pub fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
         Some(i) => message[..i].to_string(),
         None => message,
     };
+    let message = message.lines().next().unwrap_or_default().trim();
+    let message = match message.strip_prefix("budget breached: ") {
+        Some(limit) => format!(
+            "the document is too large once its aliases are expanded (an alias bomb?): {limit}"
+        ),
+        None => message.to_string(),
+    };
     Error::Compose {
         path: path.to_path_buf(),
         position,
-        message: message
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        message,
     }
 }
 
@@ -62,7 +90,7 @@ pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
         if text.trim().is_empty() {
             continue;
         }
-        let doc: Names = serde_saphyr::from_str(&text).map_err(|e| yaml_error(path, &e))?;
+        let doc: Names = parse_yaml(path, &text)?;
         for name in doc.services.unwrap_or_default().into_keys() {
             if !names.contains(&name) {
                 names.push(name);
@@ -295,3 +323,6 @@ pub fn container_name(project: &str, svc: &Service) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_env;

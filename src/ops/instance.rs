@@ -162,19 +162,27 @@ fn open_instance_lock(stack: &Stack, name: &str) -> Result<(std::fs::File, PathB
     Ok((file, path))
 }
 
-/// The interpolation variables of an instance: its env file, under the
-/// process environment (the process wins, as in compose).
+/// The interpolation variables of an instance, as `docker compose
+/// --project-directory STACK --env-file .instances/NAME/.env` has them: the
+/// instance env file (its `${VAR}` looked up in the process environment
+/// first) under the process environment, which wins. Like `--env-file`, the
+/// instance env file replaces the stack directory's own `.env`, which is
+/// not read.
 pub fn instance_variables(
     stack: &Stack,
     name: &str,
 ) -> Result<indexmap::IndexMap<String, String>, Error> {
     let files = InstanceFiles::in_dir(stack.instance_dir(name));
     let text = crate::fsutil::read_to_string_limited(&files.env, crate::fsutil::FileKind::EnvFile)?;
-    let mut vars = crate::envfile::parse_env(&text);
-    let file_keys: Vec<String> = vars.keys().cloned().collect();
-    for (k, v) in std::env::vars() {
-        vars.insert(k, v);
-    }
+    let (vars, file_keys) = crate::envfile::interpolation_variables(&text, std::env::vars())
+        .map_err(|e| Error::Config {
+            path: files.env.clone(),
+            position: Some(crate::error::Position {
+                line: e.line,
+                column: 1,
+            }),
+            message: e.message,
+        })?;
     // From here on, whatever this process prints hides the instance's
     // secrets (generated ones, and the env file's variables whose key names
     // a secret, as they are in force), wherever they were interpolated.

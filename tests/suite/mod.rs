@@ -5,6 +5,7 @@ mod bad_input;
 mod build;
 mod commands;
 mod compose_config;
+mod compose_env;
 mod concurrency;
 mod deadlines;
 mod discovery;
