@@ -8,6 +8,7 @@ mod convert;
 mod fields;
 mod interpolate;
 mod load;
+mod merge;
 pub mod model;
 
 use std::path::{Path, PathBuf};
@@ -138,7 +139,7 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
                 defined_in.entry(name.clone()).or_default().push(file);
             }
         }
-        load::merge_docs(&mut merged, loaded.doc);
+        merge::merge_docs(&mut merged, loaded.doc);
     }
     let first = opts.files.first().cloned().unwrap_or_default();
     let err = |message: String| Error::Compose {

@@ -1,5 +1,6 @@
 //! Unit tests of `load`.
 use super::*;
+use crate::compose::merge::merge_docs;
 use serde_json::json;
 
 fn norm(v: Value) -> Value {
