@@ -193,6 +193,9 @@ pub struct StartOpts {
     /// Build the images of services with `build:` even when they exist.
     #[arg(long)]
     pub build: bool,
+    /// Activate a compose profile (repeatable); replaces `COMPOSE_PROFILES`.
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
 }
 
 #[derive(Debug, Args)]

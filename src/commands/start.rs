@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> a
                         timeout,
                         wait: opts.wait,
                         build: opts.build,
+                        profiles: opts.profiles.clone(),
                     };
                     let report = start(stack, engine, &spec, sink).await?;
                     print_started(ctx, &report, opts.wait);
@@ -74,6 +75,7 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
         timeout,
         wait: args.opts.wait,
         build: args.opts.build,
+        profiles: args.opts.profiles.clone(),
     };
     let report = ctx.block_on(async { start(&stack, ctx.engine().await?, &spec, &sink).await })?;
     print_started(ctx, &report, args.opts.wait);

@@ -202,7 +202,18 @@ pub fn instance_project(
     name: &str,
     inst: &Instance,
 ) -> Result<crate::compose::Project, Error> {
-    let mut project = instance_compose(stack, name, inst)?;
+    instance_project_with(stack, name, inst, &[])
+}
+
+/// `instance_project` with the profiles named on the command line
+/// (`--profile`), which, as in compose, replace `COMPOSE_PROFILES` when given.
+pub fn instance_project_with(
+    stack: &Stack,
+    name: &str,
+    inst: &Instance,
+    profiles: &[String],
+) -> Result<crate::compose::Project, Error> {
+    let mut project = load_instance_compose(stack, name, inst, profiles)?;
     project.apply_limits(instance_limits(stack, inst));
     Ok(project)
 }
@@ -214,18 +225,31 @@ pub fn instance_compose(
     name: &str,
     inst: &Instance,
 ) -> Result<crate::compose::Project, Error> {
+    load_instance_compose(stack, name, inst, &[])
+}
+
+fn load_instance_compose(
+    stack: &Stack,
+    name: &str,
+    inst: &Instance,
+    cli_profiles: &[String],
+) -> Result<crate::compose::Project, Error> {
     let variables = instance_variables(stack, name)?;
     let mut files = stack.compose_paths();
     files.push(InstanceFiles::in_dir(stack.instance_dir(name)).override_file);
-    let profiles: Vec<String> = variables
-        .get("COMPOSE_PROFILES")
-        .map(|p| {
-            p.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    let profiles: Vec<String> = if cli_profiles.is_empty() {
+        variables
+            .get("COMPOSE_PROFILES")
+            .map(|p| {
+                p.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        cli_profiles.to_vec()
+    };
     crate::compose::load_project(&crate::compose::LoadOptions {
         project: &inst.project,
         working_dir: &stack.dir,

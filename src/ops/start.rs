@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::instance::{identity, instance_lock, instance_project, lookup, registry_file};
+use super::instance::{identity, instance_lock, instance_project_with, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::compose::Project;
 use crate::engine::{ContainerInfo, Engine, PortHolder, UpOptions};
@@ -25,6 +25,8 @@ pub struct StartSpec {
     pub wait: bool,
     /// Build the images of services with `build:` even when they exist.
     pub build: bool,
+    /// Profiles to activate (`--profile`), replacing `COMPOSE_PROFILES`.
+    pub profiles: Vec<String>,
 }
 
 /// A published TCP port of a service, as a URL.
@@ -55,7 +57,7 @@ pub async fn start(
     // Re-read under the instance lock: a concurrent clean may have removed it.
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
-    let project = instance_project(stack, name, &inst)?;
+    let project = instance_project_with(stack, name, &inst, &spec.profiles)?;
     for var in &project.unset_variables {
         sink.send(Progress::Warning(format!(
             "variable `{var}` is not set; it is replaced by an empty string"

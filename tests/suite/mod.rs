@@ -19,6 +19,7 @@ mod interrupted;
 mod json_output;
 mod operate;
 mod ownership;
+mod profiles;
 mod reliability;
 mod render;
 mod restore_secrets_ports;

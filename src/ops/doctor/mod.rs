@@ -257,6 +257,7 @@ async fn repair(
                         timeout: std::time::Duration::from_secs(120),
                         wait: false,
                         build: false,
+                        profiles: Vec::new(),
                     };
                     let report = crate::ops::start::start(stack, engine, &spec, sink).await?;
                     sink.send(Progress::Note(format!(
