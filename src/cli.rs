@@ -64,6 +64,8 @@ pub enum Command {
     Stop(TargetArgs),
     /// Remove an instance's containers and networks; keep its volumes, files and data.
     Down(TargetArgs),
+    /// Pull the images of an instance's services (by their `pull_policy`).
+    Pull(TargetArgs),
     /// Stop, then start an instance.
     Restart(StartArgs),
     /// Create the instance if it does not exist, then start it.

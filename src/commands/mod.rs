@@ -21,6 +21,7 @@ mod man;
 mod ports;
 mod progress;
 mod project_name;
+mod pull;
 mod render;
 mod start;
 mod status;
@@ -122,6 +123,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Build(args) => build::run(ctx, &args),
         Command::Stop(args) => stop::run(ctx, &args),
         Command::Down(args) => down::run(ctx, &args),
+        Command::Pull(args) => pull::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
         Command::Health(args) => health::run(ctx, &args.name),
         Command::Exec(args) => exec::run(ctx, &args),

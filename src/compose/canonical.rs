@@ -188,6 +188,7 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
         ("working_dir", &svc.working_dir),
         ("restart", &svc.restart),
         ("stop_signal", &svc.stop_signal),
+        ("pull_policy", &svc.pull_policy),
     ] {
         if let Some(v) = value {
             out.insert(key.into(), v.clone().into());

@@ -157,6 +157,19 @@ pub fn service(
         (None, Some(_)) => format!("{project}-{name}"),
         (None, None) => return Err("`image` or `build` is required".into()),
     };
+    let pull_policy = match opt_string(svc, "pull_policy")?.as_deref() {
+        None => None,
+        Some("always") => Some("always".to_string()),
+        Some("missing" | "if_not_present") => Some("missing".to_string()),
+        Some("never") => Some("never".to_string()),
+        Some("build") if build.is_some() => Some("build".to_string()),
+        Some("build") => return Err("`pull_policy: build` needs a `build` section".into()),
+        Some(other) => {
+            return Err(format!(
+                "`pull_policy`: `{other}` is not supported by mrctl (`always`, `missing`, `never` or `build`)"
+            ));
+        }
+    };
     let profiles = match svc.get("profiles") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
@@ -214,6 +227,7 @@ pub fn service(
         stop_signal: opt_string(svc, "stop_signal")?,
         ulimits: ulimits(svc.get("ulimits"))?,
         profiles,
+        pull_policy,
         limits: limits(svc)?,
     })
 }

@@ -43,6 +43,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "deploy",
     "ulimits",
     "profiles",
+    "pull_policy",
 ];
 
 /// One parsed compose file, interpolated and normalised.

@@ -206,6 +206,10 @@ pub struct Service {
     pub stop_signal: Option<String>,
     pub ulimits: IndexMap<String, Ulimit>,
     pub profiles: Vec<String>,
+    /// `always`, `missing` (the default), `never` or `build`, as compose
+    /// normalises them. Left out of the hash when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
     #[serde(skip)]
     pub limits: Limits,
 }

@@ -13,85 +13,127 @@ use crate::error::Error;
 
 impl Engine {
     /// Builds the images of services with `build:` that the engine does not
-    /// have (all of them with `rebuild`), then pulls every other image it
-    /// does not have, once each.
+    /// have (all of them with `rebuild`, or with `pull_policy: build`), then
+    /// pulls the other images by their `pull_policy`: `always` pulls,
+    /// `never` refuses a missing image, `missing` (the default) pulls only
+    /// what is not there. Each image once.
     pub(super) async fn ensure_images(
         &self,
         project: &Project,
         rebuild: bool,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
-        let mut built: Vec<&str> = Vec::new();
+        let mut done: Vec<&str> = Vec::new();
         for svc in project.services.values().filter(|s| s.build.is_some()) {
-            if built.contains(&svc.image.as_str()) {
+            if done.contains(&svc.image.as_str()) {
                 continue;
             }
-            if rebuild || self.docker.inspect_image(&svc.image).await.is_err() {
+            let policy = svc.pull_policy.as_deref().unwrap_or("missing");
+            if rebuild || policy == "build" || !self.has_image(&svc.image).await {
                 self.build_service(svc, false, on).await?;
             }
-            built.push(&svc.image);
+            done.push(&svc.image);
         }
-        let mut images: Vec<&str> = project
-            .services
-            .values()
-            .map(|s| s.image.as_str())
-            .filter(|i| !built.contains(i))
-            .collect();
-        images.sort();
-        images.dedup();
-        for image in images {
-            if self.docker.inspect_image(image).await.is_ok() {
+        for svc in project.services.values() {
+            let image = svc.image.as_str();
+            if done.contains(&image) {
                 continue;
             }
-            on(Event::Pulling(image.to_string()));
-            let (repo, tag) = split_image(image);
-            let options = CreateImageOptionsBuilder::new()
-                .from_image(repo)
-                .tag(tag)
-                .build();
-            let mut stream = self.docker.create_image(Some(options), None, None);
-            let mut failure = None;
-            let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(info) => {
-                        if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                            failure = Some(detail);
-                        }
-                        if let (Some(id), Some(p)) = (info.id, info.progress_detail) {
-                            let current = p.current.unwrap_or(0).max(0) as u64;
-                            let total = p.total.unwrap_or(0).max(0) as u64;
-                            layers.insert(id, (current, total));
-                            let (c, t) = layers
-                                .values()
-                                .fold((0, 0), |(c, t), (a, b)| (c + a, t + b));
-                            on(Event::PullProgress {
-                                image: image.to_string(),
-                                current: c,
-                                total: t,
-                            });
-                        }
+            done.push(image);
+            match svc.pull_policy.as_deref().unwrap_or("missing") {
+                "always" => self.pull_image(image, on).await?,
+                _ if self.has_image(image).await => {}
+                "never" => {
+                    return Err(Error::ImageUnavailable {
+                        image: image.to_string(),
+                        reason: format!(
+                            "it is not on this machine and service `{}` has `pull_policy: never`",
+                            svc.name
+                        ),
+                    });
+                }
+                _ => self.pull_image(image, on).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Pulls the images of the project's services that are pulled rather
+    /// than built (`pull_policy` `never` and `build` left alone), each once;
+    /// returns them.
+    pub async fn pull_images(
+        &self,
+        project: &Project,
+        on: &(dyn Fn(Event) + Sync),
+    ) -> Result<Vec<String>, Error> {
+        let mut pulled: Vec<String> = Vec::new();
+        for svc in project.services.values() {
+            let policy = svc.pull_policy.as_deref().unwrap_or("missing");
+            if svc.build.is_some() && policy != "always" || matches!(policy, "never" | "build") {
+                continue;
+            }
+            if !pulled.contains(&svc.image) {
+                self.pull_image(&svc.image, on).await?;
+                pulled.push(svc.image.clone());
+            }
+        }
+        Ok(pulled)
+    }
+
+    async fn has_image(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
+    /// Pulls one image, reporting its progress summed over its layers.
+    async fn pull_image(&self, image: &str, on: &(dyn Fn(Event) + Sync)) -> Result<(), Error> {
+        on(Event::Pulling(image.to_string()));
+        let (repo, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::new()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        let mut failure = None;
+        let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        failure = Some(detail);
                     }
-                    Err(e) => {
-                        failure = Some(reason(&e));
-                        break;
+                    if let (Some(id), Some(p)) = (info.id, info.progress_detail) {
+                        let current = p.current.unwrap_or(0).max(0) as u64;
+                        let total = p.total.unwrap_or(0).max(0) as u64;
+                        layers.insert(id, (current, total));
+                        let (c, t) = layers
+                            .values()
+                            .fold((0, 0), |(c, t), (a, b)| (c + a, t + b));
+                        on(Event::PullProgress {
+                            image: image.to_string(),
+                            current: c,
+                            total: t,
+                        });
                     }
                 }
+                Err(e) => {
+                    failure = Some(reason(&e));
+                    break;
+                }
             }
-            if let Some(reason) = failure {
-                return Err(Error::ImageUnavailable {
-                    image: image.to_string(),
-                    reason: format!("it is not on this machine and pulling it failed: {reason}"),
-                });
-            }
-            if let Err(e) = self.docker.inspect_image(image).await {
-                return Err(Error::ImageUnavailable {
-                    image: image.to_string(),
-                    reason: reason(&e),
-                });
-            }
-            on(Event::Pulled(image.to_string()));
         }
+        if let Some(reason) = failure {
+            return Err(Error::ImageUnavailable {
+                image: image.to_string(),
+                reason: format!("pulling it failed: {reason}"),
+            });
+        }
+        if let Err(e) = self.docker.inspect_image(image).await {
+            return Err(Error::ImageUnavailable {
+                image: image.to_string(),
+                reason: reason(&e),
+            });
+        }
+        on(Event::Pulled(image.to_string()));
         Ok(())
     }
 }

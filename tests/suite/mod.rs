@@ -20,6 +20,7 @@ mod json_output;
 mod operate;
 mod ownership;
 mod profiles;
+mod pull;
 mod reliability;
 mod render;
 mod restore_secrets_ports;
