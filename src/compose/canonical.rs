@@ -181,6 +181,7 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
     if let Some(b) = &svc.build {
         out.insert("build".into(), build(b));
     }
+    settings(&svc.settings, &mut out);
     for (key, value) in [
         ("container_name", &svc.container_name),
         ("hostname", &svc.hostname),
@@ -292,6 +293,68 @@ fn hosts(list: &[String]) -> Value {
         .collect();
     hosts.sort();
     json!(hosts)
+}
+
+/// The settings applied as written, in compose's forms: flags as booleans
+/// (`init` also when false), lists, sizes in bytes as strings, sysctl
+/// values as strings.
+fn settings(s: &crate::compose::Settings, out: &mut Map<String, Value>) {
+    for (key, on) in [
+        ("privileged", s.privileged),
+        ("tty", s.tty),
+        ("stdin_open", s.stdin_open),
+        ("read_only", s.read_only),
+        ("oom_kill_disable", s.oom_kill_disable),
+    ] {
+        if on {
+            out.insert(key.into(), true.into());
+        }
+    }
+    if let Some(init) = s.init {
+        out.insert("init".into(), init.into());
+    }
+    for (key, list) in [
+        ("cap_add", &s.cap_add),
+        ("cap_drop", &s.cap_drop),
+        ("security_opt", &s.security_opt),
+        ("dns", &s.dns),
+        ("dns_search", &s.dns_search),
+        ("dns_opt", &s.dns_opt),
+        ("group_add", &s.group_add),
+        ("tmpfs", &s.tmpfs),
+    ] {
+        if !list.is_empty() {
+            out.insert(key.into(), json!(list));
+        }
+    }
+    for (key, text) in [
+        ("domainname", &s.domainname),
+        ("pid", &s.pid),
+        ("ipc", &s.ipc),
+        ("userns_mode", &s.userns_mode),
+        ("cgroup_parent", &s.cgroup_parent),
+        ("runtime", &s.runtime),
+    ] {
+        if let Some(t) = text {
+            out.insert(key.into(), t.clone().into());
+        }
+    }
+    for (key, n) in [
+        ("shm_size", s.shm_size),
+        ("mem_reservation", s.mem_reservation),
+        ("memswap_limit", s.memswap_limit),
+        ("mem_swappiness", s.mem_swappiness),
+    ] {
+        if let Some(n) = n {
+            out.insert(key.into(), n.to_string().into());
+        }
+    }
+    if let Some(n) = s.oom_score_adj {
+        out.insert("oom_score_adj".into(), n.into());
+    }
+    if !s.sysctls.is_empty() {
+        out.insert("sysctls".into(), strings(&s.sysctls));
+    }
 }
 
 /// `build:` as compose writes it: `dockerfile` defaults to `Dockerfile`

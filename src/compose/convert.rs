@@ -228,6 +228,7 @@ pub fn service(
         ulimits: ulimits(svc.get("ulimits"))?,
         profiles,
         pull_policy,
+        settings: settings(svc)?,
         limits: limits(svc)?,
     })
 }

@@ -531,3 +531,79 @@ pub(super) fn build(
         cache_from: list("cache_from")?,
     }))
 }
+
+/// The settings the engine applies as written (see `Settings`).
+pub(super) fn settings(svc: &Map<String, Value>) -> R<Settings> {
+    let flag = |key: &str| -> R<Option<bool>> {
+        match svc.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+            Some(other) => Err(format!(
+                "`{key}` must be true or false, not {}",
+                kind(other)
+            )),
+        }
+    };
+    let list = |key: &str| -> R<Vec<String>> {
+        match svc.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items.iter().filter_map(scalar).collect()),
+            Some(other) => Err(format!("`{key}` must be a list, not {}", kind(other))),
+        }
+    };
+    let bytes = |key: &str| -> R<Option<i64>> {
+        match svc.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => {
+                let text = scalar(v).unwrap_or_default();
+                parse_bytes(&text)
+                    .map(|b| Some(b as i64))
+                    .ok_or_else(|| format!("`{key}`: `{text}` is not a size (e.g. `64m`)"))
+            }
+        }
+    };
+    let int = |key: &str, lo: i64, hi: i64| -> R<Option<i64>> {
+        match svc.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => {
+                let text = scalar(v).unwrap_or_default();
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|n| (lo..=hi).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| {
+                        format!("`{key}`: `{text}` is not a whole number from {lo} to {hi}")
+                    })
+            }
+        }
+    };
+    Ok(Settings {
+        privileged: flag("privileged")?.unwrap_or(false),
+        init: flag("init")?,
+        tty: flag("tty")?.unwrap_or(false),
+        stdin_open: flag("stdin_open")?.unwrap_or(false),
+        read_only: flag("read_only")?.unwrap_or(false),
+        cap_add: list("cap_add")?,
+        cap_drop: list("cap_drop")?,
+        security_opt: list("security_opt")?,
+        dns: list("dns")?,
+        dns_search: list("dns_search")?,
+        dns_opt: list("dns_opt")?,
+        group_add: list("group_add")?,
+        shm_size: bytes("shm_size")?,
+        sysctls: string_map(svc.get("sysctls"), "sysctls")?,
+        domainname: opt_string(svc, "domainname")?,
+        pid: opt_string(svc, "pid")?,
+        ipc: opt_string(svc, "ipc")?,
+        userns_mode: opt_string(svc, "userns_mode")?,
+        cgroup_parent: opt_string(svc, "cgroup_parent")?,
+        runtime: opt_string(svc, "runtime")?,
+        oom_score_adj: int("oom_score_adj", -1000, 1000)?,
+        oom_kill_disable: flag("oom_kill_disable")?.unwrap_or(false),
+        mem_reservation: bytes("mem_reservation")?,
+        memswap_limit: bytes("memswap_limit")?,
+        mem_swappiness: int("mem_swappiness", 0, 100)?,
+        tmpfs: list("tmpfs")?,
+    })
+}

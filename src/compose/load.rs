@@ -44,6 +44,32 @@ pub const SERVICE_KEYS: &[&str] = &[
     "ulimits",
     "profiles",
     "pull_policy",
+    "privileged",
+    "init",
+    "tty",
+    "stdin_open",
+    "read_only",
+    "cap_add",
+    "cap_drop",
+    "security_opt",
+    "dns",
+    "dns_search",
+    "dns_opt",
+    "group_add",
+    "shm_size",
+    "sysctls",
+    "domainname",
+    "pid",
+    "ipc",
+    "userns_mode",
+    "cgroup_parent",
+    "runtime",
+    "oom_score_adj",
+    "oom_kill_disable",
+    "mem_reservation",
+    "memswap_limit",
+    "mem_swappiness",
+    "tmpfs",
 ];
 
 /// One parsed compose file, interpolated and normalised.
@@ -308,10 +334,17 @@ fn normalize_service(
     svc: &mut Map<String, Value>,
     working_dir: &Path,
 ) -> std::result::Result<(), String> {
-    for key in ["environment", "labels"] {
+    for key in ["environment", "labels", "sysctls"] {
         if let Some(v) = svc.get(key) {
             let m = list_to_map(v, key, '=')?;
             svc.insert(key.into(), m);
+        }
+    }
+    // A single string where compose also takes a list.
+    for key in ["dns", "dns_search", "tmpfs"] {
+        if let Some(Value::String(s)) = svc.get(key) {
+            let one = Value::Array(vec![Value::String(s.clone())]);
+            svc.insert(key.into(), one);
         }
     }
     // `build: DIR` is `build: {context: DIR}`; the context is absolute, the

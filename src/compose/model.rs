@@ -174,6 +174,73 @@ pub struct Build {
     pub cache_from: Vec<String>,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Settings the engine applies as they are written (the container's
+/// configuration and host configuration). Each is left out of the hash
+/// when unset, so services without it keep their hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Settings {
+    #[serde(skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdin_open: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub sysctls: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub oom_kill_disable: bool,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<i64>,
+    /// Bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    /// `/path` or `/path:options`, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+}
+
 /// One service as resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
@@ -210,6 +277,8 @@ pub struct Service {
     /// normalises them. Left out of the hash when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<String>,
+    #[serde(flatten)]
+    pub settings: Settings,
     #[serde(skip)]
     pub limits: Limits,
 }

@@ -254,19 +254,19 @@ fn override_file_merges() {
 fn unsupported_keys_name_file_service_and_key() {
     let f = Files::new(&[(
         "c.yml",
-        "services:\n  web:\n    cgroup_parent: x\n    image: x\n",
+        "services:\n  web:\n    cpu_shares: 512\n    image: x\n",
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(
-        err.contains("c.yml`: service `web`: key `cgroup_parent` is not supported"),
+        err.contains("c.yml`: service `web`: key `cpu_shares` is not supported"),
         "{err}"
     );
     let f = Files::new(&[(
         "c.yml",
-        "services:\n  web:\n    image: x\n    privileged: true\n",
+        "services:\n  web:\n    image: x\n    blkio_config: {}\n",
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
-    assert!(err.contains("key `privileged`"), "{err}");
+    assert!(err.contains("key `blkio_config`"), "{err}");
     let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nsecrets: {}\n")]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(err.contains("top-level key `secrets`"), "{err}");

@@ -253,6 +253,63 @@ fn host_config(project: &Project, svc: &Service, opts: &UpOptions) -> HostConfig
         pids_limit: svc.limits.pids,
         ulimits: ulimits(svc),
         network_mode: network_mode(project, svc),
+        ..settings(&svc.settings)
+    }
+}
+
+/// Capabilities as docker compose sends them: upper case with the `CAP_`
+/// prefix (`ALL` as it is).
+fn caps(list: &[String]) -> Option<Vec<String>> {
+    (!list.is_empty()).then(|| {
+        list.iter()
+            .map(|c| {
+                let c = c.to_ascii_uppercase();
+                if c == "ALL" || c.starts_with("CAP_") {
+                    c
+                } else {
+                    format!("CAP_{c}")
+                }
+            })
+            .collect()
+    })
+}
+
+/// The host configuration of the settings applied as written.
+fn settings(s: &crate::compose::Settings) -> HostConfig {
+    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    HostConfig {
+        privileged: s.privileged.then_some(true),
+        init: s.init,
+        readonly_rootfs: s.read_only.then_some(true),
+        cap_add: caps(&s.cap_add),
+        cap_drop: caps(&s.cap_drop),
+        security_opt: list(&s.security_opt),
+        dns: list(&s.dns),
+        dns_search: list(&s.dns_search),
+        dns_options: list(&s.dns_opt),
+        group_add: list(&s.group_add),
+        shm_size: s.shm_size,
+        sysctls: (!s.sysctls.is_empty()).then(|| s.sysctls.clone().into_iter().collect()),
+        pid_mode: s.pid.clone(),
+        ipc_mode: s.ipc.clone(),
+        userns_mode: s.userns_mode.clone(),
+        cgroup_parent: s.cgroup_parent.clone(),
+        runtime: s.runtime.clone(),
+        oom_score_adj: s.oom_score_adj,
+        oom_kill_disable: s.oom_kill_disable.then_some(true),
+        memory_reservation: s.mem_reservation,
+        memory_swap: s.memswap_limit,
+        memory_swappiness: s.mem_swappiness,
+        // `/path:options` → path → options, as the engine takes them.
+        tmpfs: (!s.tmpfs.is_empty()).then(|| {
+            s.tmpfs
+                .iter()
+                .map(|t| match t.split_once(':') {
+                    Some((path, options)) => (path.to_string(), options.to_string()),
+                    None => (t.clone(), String::new()),
+                })
+                .collect()
+        }),
         ..Default::default()
     }
 }
@@ -282,6 +339,9 @@ pub(super) fn container_body(
         working_dir: svc.working_dir.clone(),
         stop_signal: svc.stop_signal.clone(),
         stop_timeout: Some(svc.grace_period_secs()),
+        tty: svc.settings.tty.then_some(true),
+        open_stdin: svc.settings.stdin_open.then_some(true),
+        domainname: svc.settings.domainname.clone(),
         healthcheck: healthcheck(svc.healthcheck.as_ref()),
         host_config: Some(host_config(project, svc, opts)),
         networking_config: networking_config(project, svc),

@@ -326,3 +326,32 @@ fn networks_and_volumes_carry_their_key_and_own_labels() {
     assert_eq!(vl["keep"], "yes");
     assert_eq!(vl[labels::STACK_ID], "id-1");
 }
+
+#[test]
+fn settings_go_to_the_host_config_and_the_config() {
+    let p = project(
+        "services:\n  app:\n    image: busybox\n    privileged: true\n    init: false\n    tty: true\n    stdin_open: true\n    read_only: true\n    cap_add: [NET_ADMIN]\n    dns: 1.1.1.1\n    shm_size: 1m\n    sysctls: [\"net.ipv4.ip_forward=1\"]\n    tmpfs: [\"/run\", \"/tmp:size=1m\"]\n    memswap_limit: 2m\n    domainname: example.org\n",
+    );
+    let body = container_body(&p, &p.services["app"], "h", &opts());
+    let hc = body.host_config.unwrap();
+    assert_eq!(hc.privileged, Some(true));
+    assert_eq!(hc.init, Some(false));
+    assert_eq!(hc.readonly_rootfs, Some(true));
+    assert_eq!(hc.cap_add, Some(vec!["CAP_NET_ADMIN".to_string()]));
+    assert_eq!(hc.dns, Some(vec!["1.1.1.1".to_string()]));
+    assert_eq!(hc.shm_size, Some(1 << 20));
+    assert_eq!(hc.sysctls.unwrap()["net.ipv4.ip_forward"], "1");
+    let tmpfs = hc.tmpfs.unwrap();
+    assert_eq!(tmpfs["/run"], "");
+    assert_eq!(tmpfs["/tmp"], "size=1m");
+    assert_eq!(hc.memory_swap, Some(2 << 20));
+    assert_eq!(body.tty, Some(true));
+    assert_eq!(body.open_stdin, Some(true));
+    assert_eq!(body.domainname.as_deref(), Some("example.org"));
+    // Unset settings stay unset: the engine's defaults apply.
+    let plain = project("services:\n  app:\n    image: busybox\n");
+    let hc = container_body(&plain, &plain.services["app"], "h", &opts())
+        .host_config
+        .unwrap();
+    assert_eq!((hc.privileged, hc.init, hc.tmpfs), (None, None, None));
+}

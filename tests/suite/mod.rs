@@ -25,3 +25,4 @@ mod reliability;
 mod render;
 mod restore_secrets_ports;
 mod roots_and_files;
+mod settings;
