@@ -355,6 +355,22 @@ fn settings(s: &crate::compose::Settings, out: &mut Map<String, Value>) {
     if !s.sysctls.is_empty() {
         out.insert("sysctls".into(), strings(&s.sysctls));
     }
+    if let Some(l) = &s.logging {
+        let mut m = Map::new();
+        if let Some(d) = &l.driver {
+            m.insert("driver".into(), d.clone().into());
+        }
+        if !l.options.is_empty() {
+            m.insert("options".into(), strings(&l.options));
+        }
+        out.insert("logging".into(), Value::Object(m));
+    }
+    if let Some(p) = &s.platform {
+        out.insert("platform".into(), p.clone().into());
+    }
+    if !s.devices.is_empty() {
+        out.insert("devices".into(), json!(s.devices));
+    }
 }
 
 /// `build:` as compose writes it: `dockerfile` defaults to `Dockerfile`

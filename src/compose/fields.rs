@@ -605,5 +605,65 @@ pub(super) fn settings(svc: &Map<String, Value>) -> R<Settings> {
         memswap_limit: bytes("memswap_limit")?,
         mem_swappiness: int("mem_swappiness", 0, 100)?,
         tmpfs: list("tmpfs")?,
+        logging: logging(svc.get("logging"))?,
+        platform: opt_string(svc, "platform")?,
+        devices: devices(svc.get("devices"))?,
     })
+}
+
+fn logging(v: Option<&Value>) -> R<Option<Logging>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => {
+            if let Some(k) = m.keys().find(|k| *k != "driver" && *k != "options") {
+                return Err(format!("`logging.{k}` is not supported by mrctl"));
+            }
+            Ok(Some(Logging {
+                driver: opt_string(m, "driver")?,
+                options: string_map(m.get("options"), "logging.options")?,
+            }))
+        }
+        Some(other) => Err(format!("`logging` must be a mapping, not {}", kind(other))),
+    }
+}
+
+/// `SOURCE[:TARGET[:PERMISSIONS]]` or `{source, target, permissions}`.
+fn devices(v: Option<&Value>) -> R<Vec<Device>> {
+    let items = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(format!("`devices` must be a list, not {}", kind(other))),
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Object(m) => {
+                let source = opt_string(m, "source")?.ok_or("`devices` entries need a `source`")?;
+                Ok(Device {
+                    target: opt_string(m, "target")?.unwrap_or_else(|| source.clone()),
+                    permissions: opt_string(m, "permissions")?.unwrap_or_else(|| "rwm".into()),
+                    source,
+                })
+            }
+            other => {
+                let spec = scalar(other).unwrap_or_default();
+                let mut parts = spec.splitn(3, ':');
+                let source = parts.next().unwrap_or_default().to_string();
+                if source.is_empty() {
+                    return Err(format!("`devices`: `{spec}` names no device"));
+                }
+                let target = parts
+                    .next()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(&source)
+                    .to_string();
+                let permissions = parts.next().unwrap_or("rwm").to_string();
+                Ok(Device {
+                    source,
+                    target,
+                    permissions,
+                })
+            }
+        })
+        .collect()
 }

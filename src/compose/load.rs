@@ -70,6 +70,9 @@ pub const SERVICE_KEYS: &[&str] = &[
     "memswap_limit",
     "mem_swappiness",
     "tmpfs",
+    "logging",
+    "platform",
+    "devices",
 ];
 
 /// One parsed compose file, interpolated and normalised.

@@ -239,6 +239,27 @@ pub struct Settings {
     /// `/path` or `/path:options`, as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
+    /// The logging driver and its options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Logging {
+    pub driver: Option<String>,
+    pub options: IndexMap<String, String>,
+}
+
+/// A host device mapped into the container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub source: String,
+    pub target: String,
+    pub permissions: String,
 }
 
 /// One service as resolved.

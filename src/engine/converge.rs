@@ -137,7 +137,11 @@ impl Engine {
         opts: &UpOptions,
     ) -> Result<(), Error> {
         let body = super::translate::container_body(project, svc, &svc.config_hash(), opts);
-        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let mut options = CreateContainerOptionsBuilder::new().name(name);
+        if let Some(platform) = &svc.settings.platform {
+            options = options.platform(platform);
+        }
+        let options = options.build();
         let mut created = self
             .docker
             .create_container(Some(options.clone()), body.clone())

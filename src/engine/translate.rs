@@ -301,6 +301,23 @@ fn settings(s: &crate::compose::Settings) -> HostConfig {
         memory_swap: s.memswap_limit,
         memory_swappiness: s.mem_swappiness,
         // `/path:options` → path → options, as the engine takes them.
+        log_config: s
+            .logging
+            .as_ref()
+            .map(|l| bollard::models::HostConfigLogConfig {
+                typ: l.driver.clone(),
+                config: (!l.options.is_empty()).then(|| l.options.clone().into_iter().collect()),
+            }),
+        devices: (!s.devices.is_empty()).then(|| {
+            s.devices
+                .iter()
+                .map(|d| bollard::models::DeviceMapping {
+                    path_on_host: Some(d.source.clone()),
+                    path_in_container: Some(d.target.clone()),
+                    cgroup_permissions: Some(d.permissions.clone()),
+                })
+                .collect()
+        }),
         tmpfs: (!s.tmpfs.is_empty()).then(|| {
             s.tmpfs
                 .iter()

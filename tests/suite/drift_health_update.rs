@@ -254,6 +254,9 @@ fn a_missing_external_network_is_named_before_anything_is_touched() {
     let compose = format!(
         "services:\n  app:\n    image: busybox:latest\n    command: {SLEEPER}\n    networks: [default, shared]\n  side:\n    image: busybox:latest\n    command: {SLEEPER}\nnetworks:\n  shared:\n    external: true\n    name: {ext}\n"
     );
+    // Declared before the test's stack, so it is dropped after the stack's
+    // containers are gone (a network with containers cannot be removed).
+    let _remove = RemoveNetwork(ext.clone());
     let Some(t) = EngineTest::new("missing_external_network", &[], &compose, "") else {
         return;
     };
@@ -278,7 +281,6 @@ fn a_missing_external_network_is_named_before_anything_is_touched() {
         run.stdout
     );
     docker(&["network", "create", &ext]);
-    let _remove = RemoveNetwork(ext.clone());
     t.f.run(&["start", "a"]).success();
     t.f.run(&["health", "a"]).success();
     t.f.run(&["doctor"]).success();

@@ -32,7 +32,7 @@ fn settings_of(container: &str) -> serde_json::Value {
         "host": pick(&[
             "Privileged", "Init", "ReadonlyRootfs", "CapAdd", "CapDrop", "SecurityOpt",
             "Dns", "DnsSearch", "DnsOptions", "GroupAdd", "ShmSize", "Sysctls", "IpcMode",
-            "CgroupParent", "OomScoreAdj", "OomKillDisable", "MemoryReservation",
+            "CgroupParent", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "LogConfig",
             "MemorySwap", "MemorySwappiness", "Tmpfs",
         ]),
         "tty": c["Config"]["Tty"],
@@ -85,6 +85,8 @@ fn settings_match_the_containers_docker_compose_creates() {
     let command = command
         .replace(&format!("-p {project} "), &format!("-p {theirs} "))
         .replace(" ps", " create --no-build --pull never");
+    // By project name alone: the instance's files are gone by then.
+    let _cleanup = Down(format!("docker compose -p {theirs} down"));
     let out = std::process::Command::new("sh")
         .args(["-c", &command])
         .current_dir(t.f.dir())
@@ -95,7 +97,6 @@ fn settings_match_the_containers_docker_compose_creates() {
         "{command}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _cleanup = Down(command.replace(" create --no-build --pull never", " down"));
     t.f.run(&["start", "s"]).success();
     assert_eq!(
         settings_of(&format!("{project}-app-1")),
