@@ -83,3 +83,39 @@ pub fn parse_timeout(text: &str) -> Result<std::time::Duration, Error> {
         reason: format!("`{text}` is not a duration (e.g. `90s`, `5m`)"),
     })
 }
+
+/// Runs a `NAME | --all` command: `each` on every target instance with the
+/// stack, the engine and a progress renderer, a failure of one not stopping
+/// the others; with `--json` the reports are printed as one document.
+pub fn each_instance<T: serde::Serialize>(
+    ctx: &super::Ctx,
+    target: &crate::cli::TargetArgs,
+    what: &str,
+    each: impl AsyncFn(
+        &crate::stack::Stack,
+        &crate::engine::Engine,
+        &super::progress::Renderer,
+        String,
+    ) -> anyhow::Result<T>,
+) -> anyhow::Result<()> {
+    let stack = ctx.stack()?;
+    let registry = crate::ops::instance::registry_file(&stack).load()?;
+    let names = targets(&stack, &registry, target)?;
+    let sink = super::progress::Renderer::new(ctx.printer);
+    ctx.block_on(async {
+        let engine = ctx.engine().await?;
+        for_each(
+            what,
+            &names,
+            target.all,
+            |name| each(&stack, engine, &sink, name),
+            |reports, all| {
+                if ctx.printer.json {
+                    ctx.printer.json_reports(reports, all)?;
+                }
+                Ok(())
+            },
+        )
+        .await
+    })
+}

@@ -5,45 +5,28 @@
 use super::Ctx;
 use super::progress::Renderer;
 use crate::cli::{StartOpts, TargetArgs, UpArgs};
-use crate::commands::args::{for_each, parse_timeout, targets};
+use crate::commands::args::{each_instance, parse_timeout};
 use crate::ops::instance::registry_file;
 use crate::ops::start::{StartReport, StartSpec, start};
 use crate::ops::stop::stop;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts, restart: bool) -> anyhow::Result<()> {
-    let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
-    let names = targets(&stack, &registry, target)?;
     let timeout = parse_timeout(&opts.timeout)?;
-    let sink = Renderer::new(ctx.printer);
-    ctx.block_on(async {
-        let engine = ctx.engine().await?;
-        let what = if restart { "restart" } else { "start" };
-        for_each(
-            what,
-            &names,
-            target.all,
-            |name| {
-                let (stack, sink) = (&stack, &sink);
-                async move {
-                    if restart {
-                        stop(stack, engine, &name, sink).await?;
-                    }
-                    let spec = StartSpec {
-                        name,
-                        timeout,
-                        wait: opts.wait,
-                        build: opts.build,
-                        profiles: opts.profiles.clone(),
-                    };
-                    let report = start(stack, engine, &spec, sink).await?;
-                    print_started(ctx, &report, opts.wait);
-                    Ok(report)
-                }
-            },
-            |reports, all| print_reports(ctx, reports, all),
-        )
-        .await
+    let what = if restart { "restart" } else { "start" };
+    each_instance(ctx, target, what, async |stack, engine, sink, name| {
+        if restart {
+            stop(stack, engine, &name, sink).await?;
+        }
+        let spec = StartSpec {
+            name,
+            timeout,
+            wait: opts.wait,
+            build: opts.build,
+            profiles: opts.profiles.clone(),
+        };
+        let report = start(stack, engine, &spec, sink).await?;
+        print_started(ctx, &report, opts.wait);
+        Ok(report)
     })
 }
 
@@ -79,7 +62,10 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
     };
     let report = ctx.block_on(async { start(&stack, ctx.engine().await?, &spec, &sink).await })?;
     print_started(ctx, &report, args.opts.wait);
-    print_reports(ctx, std::slice::from_ref(&report), false)
+    if ctx.printer.json {
+        return ctx.printer.json(&report);
+    }
+    Ok(())
 }
 
 /// The lines that say an instance is up, and where to reach it.
@@ -95,11 +81,4 @@ pub fn print_started(ctx: &Ctx, report: &StartReport, waited: bool) {
     for e in &report.endpoints {
         p.message(format!("  {}: {}", e.service, e.url));
     }
-}
-
-fn print_reports(ctx: &Ctx, reports: &[StartReport], all: bool) -> anyhow::Result<()> {
-    if ctx.printer.json {
-        return ctx.printer.json_reports(reports, all);
-    }
-    Ok(())
 }
