@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::fields::*;
 use super::load::{kind, scalar};
 use super::model::*;
+use super::settings::{build, settings};
 
 fn restart(v: Option<String>) -> R<Option<String>> {
     match v.as_deref() {

@@ -10,6 +10,7 @@ mod interpolate;
 mod load;
 mod merge;
 pub mod model;
+mod settings;
 
 use std::path::{Path, PathBuf};
 

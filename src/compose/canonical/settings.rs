@@ -1,0 +1,126 @@
+//! Compose's canonical form of `build:` and of the settings the engine
+//! applies as written.
+
+use serde_json::{Map, Value, json};
+
+use super::{hosts, strings};
+
+/// The settings applied as written, in compose's forms: flags as booleans
+/// (`init` also when false), lists, sizes in bytes as strings, sysctl
+/// values as strings.
+pub(super) fn settings(s: &crate::compose::Settings, out: &mut Map<String, Value>) {
+    for (key, on) in [
+        ("privileged", s.privileged),
+        ("tty", s.tty),
+        ("stdin_open", s.stdin_open),
+        ("read_only", s.read_only),
+        ("oom_kill_disable", s.oom_kill_disable),
+    ] {
+        if on {
+            out.insert(key.into(), true.into());
+        }
+    }
+    if let Some(init) = s.init {
+        out.insert("init".into(), init.into());
+    }
+    for (key, list) in [
+        ("cap_add", &s.cap_add),
+        ("cap_drop", &s.cap_drop),
+        ("security_opt", &s.security_opt),
+        ("dns", &s.dns),
+        ("dns_search", &s.dns_search),
+        ("dns_opt", &s.dns_opt),
+        ("group_add", &s.group_add),
+        ("tmpfs", &s.tmpfs),
+    ] {
+        if !list.is_empty() {
+            out.insert(key.into(), json!(list));
+        }
+    }
+    for (key, text) in [
+        ("domainname", &s.domainname),
+        ("pid", &s.pid),
+        ("ipc", &s.ipc),
+        ("userns_mode", &s.userns_mode),
+        ("cgroup_parent", &s.cgroup_parent),
+        ("runtime", &s.runtime),
+    ] {
+        if let Some(t) = text {
+            out.insert(key.into(), t.clone().into());
+        }
+    }
+    for (key, n) in [
+        ("shm_size", s.shm_size),
+        ("mem_reservation", s.mem_reservation),
+        ("memswap_limit", s.memswap_limit),
+        ("mem_swappiness", s.mem_swappiness),
+    ] {
+        if let Some(n) = n {
+            out.insert(key.into(), n.to_string().into());
+        }
+    }
+    if let Some(n) = s.oom_score_adj {
+        out.insert("oom_score_adj".into(), n.into());
+    }
+    if !s.sysctls.is_empty() {
+        out.insert("sysctls".into(), strings(&s.sysctls));
+    }
+    if let Some(l) = &s.logging {
+        let mut m = Map::new();
+        if let Some(d) = &l.driver {
+            m.insert("driver".into(), d.clone().into());
+        }
+        if !l.options.is_empty() {
+            m.insert("options".into(), strings(&l.options));
+        }
+        out.insert("logging".into(), Value::Object(m));
+    }
+    if let Some(p) = &s.platform {
+        out.insert("platform".into(), p.clone().into());
+    }
+    if !s.devices.is_empty() {
+        out.insert("devices".into(), json!(s.devices));
+    }
+}
+
+/// `build:` as compose writes it: `dockerfile` defaults to `Dockerfile`
+/// unless the Dockerfile is inline; sizes in bytes, as strings.
+pub(super) fn build(b: &crate::compose::Build) -> Value {
+    let mut out = Map::new();
+    out.insert("context".into(), b.context.clone().into());
+    match (&b.dockerfile, &b.dockerfile_inline) {
+        (_, Some(inline)) => {
+            out.insert("dockerfile_inline".into(), inline.clone().into());
+            if let Some(d) = &b.dockerfile {
+                out.insert("dockerfile".into(), d.clone().into());
+            }
+        }
+        (d, None) => {
+            out.insert(
+                "dockerfile".into(),
+                d.clone().unwrap_or_else(|| "Dockerfile".into()).into(),
+            );
+        }
+    }
+    if !b.args.is_empty() {
+        out.insert("args".into(), strings(&b.args));
+    }
+    if !b.labels.is_empty() {
+        out.insert("labels".into(), strings(&b.labels));
+    }
+    if !b.cache_from.is_empty() {
+        out.insert("cache_from".into(), json!(b.cache_from));
+    }
+    if !b.extra_hosts.is_empty() {
+        out.insert("extra_hosts".into(), hosts(&b.extra_hosts));
+    }
+    for (key, value) in [("network", &b.network), ("target", &b.target)] {
+        if let Some(v) = value {
+            out.insert(key.into(), v.clone().into());
+        }
+    }
+    if let Some(size) = b.shm_size {
+        out.insert("shm_size".into(), size.to_string().into());
+    }
+    Value::Object(out)
+}
