@@ -13,6 +13,7 @@ pub mod envfile;
 pub mod error;
 pub mod fsutil;
 pub mod identity;
+pub mod interpolate;
 pub mod limits;
 pub mod mask;
 pub mod names;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::interpolate::interpolate;
 use crate::error::{Error, Result};
+use crate::interpolate::interpolate;
 
 /// Largest compose file read, against runaway inputs.
 const MAX_FILE_BYTES: u64 = crate::fsutil::MAX_COMPOSE;

@@ -6,7 +6,6 @@
 pub mod canonical;
 mod convert;
 mod fields;
-mod interpolate;
 mod load;
 mod merge;
 pub mod model;
@@ -18,7 +17,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub use interpolate::{InterpolationError, interpolate};
+pub use crate::interpolate::{InterpolationError, interpolate};
 pub use model::*;
 
 use crate::error::{Error, Position, Result};

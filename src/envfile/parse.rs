@@ -259,5 +259,5 @@ fn unescape(s: &str) -> String {
 
 fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut unset = Vec::new();
-    crate::compose::interpolate(s, lookup, &mut unset).map_err(|e| e.to_string())
+    crate::interpolate::interpolate(s, lookup, &mut unset).map_err(|e| e.to_string())
 }
