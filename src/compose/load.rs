@@ -73,6 +73,11 @@ pub const SERVICE_KEYS: &[&str] = &[
     "logging",
     "platform",
     "devices",
+    "cpu_shares",
+    "cpu_period",
+    "cpu_quota",
+    "cpuset",
+    "blkio_config",
 ];
 
 /// One parsed compose file, interpolated and normalised.

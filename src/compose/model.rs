@@ -246,6 +246,17 @@ pub struct Settings {
     pub platform: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    /// `blkio_config.weight` (the other block I/O keys are refused by name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_weight: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -168,7 +168,43 @@ pub(super) fn settings(svc: &Map<String, Value>) -> R<Settings> {
         logging: logging(svc.get("logging"))?,
         platform: opt_string(svc, "platform")?,
         devices: devices(svc.get("devices"))?,
+        cpu_shares: int("cpu_shares", 0, 262_144)?,
+        cpu_period: int("cpu_period", 0, 1_000_000)?,
+        cpu_quota: int("cpu_quota", -1, i64::MAX)?,
+        cpuset: opt_string(svc, "cpuset")?,
+        blkio_weight: blkio_weight(svc.get("blkio_config"))?,
     })
+}
+
+/// `blkio_config: {weight: N}`; the device-specific keys are refused by name.
+fn blkio_weight(v: Option<&Value>) -> R<Option<i64>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => {
+            if let Some(k) = m.keys().find(|k| *k != "weight") {
+                return Err(format!("`blkio_config.{k}` is not supported by mrctl"));
+            }
+            match m.get("weight") {
+                None | Some(Value::Null) => Ok(None),
+                Some(w) => {
+                    let text = scalar(w).unwrap_or_default();
+                    text.parse::<i64>()
+                        .ok()
+                        .filter(|n| (10..=1000).contains(n) || *n == 0)
+                        .map(Some)
+                        .ok_or_else(|| {
+                            format!(
+                                "`blkio_config.weight`: `{text}` is not a weight from 10 to 1000"
+                            )
+                        })
+                }
+            }
+        }
+        Some(other) => Err(format!(
+            "`blkio_config` must be a mapping, not {}",
+            kind(other)
+        )),
+    }
 }
 
 fn logging(v: Option<&Value>) -> R<Option<Logging>> {

@@ -254,19 +254,19 @@ fn override_file_merges() {
 fn unsupported_keys_name_file_service_and_key() {
     let f = Files::new(&[(
         "c.yml",
-        "services:\n  web:\n    cpu_shares: 512\n    image: x\n",
+        "services:\n  web:\n    storage_opt: {size: 1G}\n    image: x\n",
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(
-        err.contains("c.yml`: service `web`: key `cpu_shares` is not supported"),
+        err.contains("c.yml`: service `web`: key `storage_opt` is not supported"),
         "{err}"
     );
     let f = Files::new(&[(
         "c.yml",
-        "services:\n  web:\n    image: x\n    blkio_config: {}\n",
+        "services:\n  web:\n    image: x\n    mac_address: 02:42:ac:11:65:43\n",
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
-    assert!(err.contains("key `blkio_config`"), "{err}");
+    assert!(err.contains("key `mac_address`"), "{err}");
     let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nsecrets: {}\n")]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(err.contains("top-level key `secrets`"), "{err}");

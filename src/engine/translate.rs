@@ -300,6 +300,11 @@ fn settings(s: &crate::compose::Settings) -> HostConfig {
         memory_reservation: s.mem_reservation,
         memory_swap: s.memswap_limit,
         memory_swappiness: s.mem_swappiness,
+        cpu_shares: s.cpu_shares,
+        cpu_period: s.cpu_period,
+        cpu_quota: s.cpu_quota,
+        cpuset_cpus: s.cpuset.clone(),
+        blkio_weight: s.blkio_weight.map(|w| w as u16),
         // `/path:options` → path → options, as the engine takes them.
         log_config: s
             .logging

@@ -330,7 +330,7 @@ fn networks_and_volumes_carry_their_key_and_own_labels() {
 #[test]
 fn settings_go_to_the_host_config_and_the_config() {
     let p = project(
-        "services:\n  app:\n    image: busybox\n    privileged: true\n    init: false\n    tty: true\n    stdin_open: true\n    read_only: true\n    cap_add: [NET_ADMIN]\n    dns: 1.1.1.1\n    shm_size: 1m\n    sysctls: [\"net.ipv4.ip_forward=1\"]\n    tmpfs: [\"/run\", \"/tmp:size=1m\"]\n    memswap_limit: 2m\n    domainname: example.org\n",
+        "services:\n  app:\n    image: busybox\n    privileged: true\n    init: false\n    tty: true\n    stdin_open: true\n    read_only: true\n    cap_add: [NET_ADMIN]\n    dns: 1.1.1.1\n    shm_size: 1m\n    sysctls: [\"net.ipv4.ip_forward=1\"]\n    tmpfs: [\"/run\", \"/tmp:size=1m\"]\n    memswap_limit: 2m\n    domainname: example.org\n    cpu_shares: 512\n    cpuset: \"0-1\"\n    blkio_config: {weight: 300}\n",
     );
     let body = container_body(&p, &p.services["app"], "h", &opts());
     let hc = body.host_config.unwrap();
@@ -345,6 +345,9 @@ fn settings_go_to_the_host_config_and_the_config() {
     assert_eq!(tmpfs["/run"], "");
     assert_eq!(tmpfs["/tmp"], "size=1m");
     assert_eq!(hc.memory_swap, Some(2 << 20));
+    assert_eq!(hc.cpu_shares, Some(512));
+    assert_eq!(hc.cpuset_cpus.as_deref(), Some("0-1"));
+    assert_eq!(hc.blkio_weight, Some(300));
     assert_eq!(body.tty, Some(true));
     assert_eq!(body.open_stdin, Some(true));
     assert_eq!(body.domainname.as_deref(), Some("example.org"));

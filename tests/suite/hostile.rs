@@ -404,8 +404,8 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
         "      k: v\n".repeat(900_000)
     );
     for (what, text, needle) in [
-        ("cpu_shares key", "services:\n  app:\n    image: busybox:latest\n    cpu_shares: 512\n".to_string(), "service `app`: key `cpu_shares` is not supported".to_string()),
-        ("blkio_config", "services:\n  app:\n    image: busybox:latest\n    blkio_config: {}\n".to_string(), "key `blkio_config` is not supported".to_string()),
+        ("storage_opt key", "services:\n  app:\n    image: busybox:latest\n    storage_opt: {size: 1G}\n".to_string(), "service `app`: key `storage_opt` is not supported".to_string()),
+        ("mac_address", "services:\n  app:\n    image: busybox:latest\n    mac_address: 02:42:ac:11:65:43\n".to_string(), "key `mac_address` is not supported".to_string()),
         ("secrets top level", "services:\n  app:\n    image: busybox:latest\nsecrets: {}\n".to_string(), "top-level key `secrets`".to_string()),
         ("yaml bomb", bomb.to_string(), "compose file `".to_string()),
         ("huge file", huge, "the file is larger than 8 MiB, the limit for a compose file".to_string()),

@@ -33,7 +33,7 @@ fn settings_of(container: &str) -> serde_json::Value {
             "Privileged", "Init", "ReadonlyRootfs", "CapAdd", "CapDrop", "SecurityOpt",
             "Dns", "DnsSearch", "DnsOptions", "GroupAdd", "ShmSize", "Sysctls", "IpcMode",
             "CgroupParent", "OomScoreAdj", "OomKillDisable", "MemoryReservation", "LogConfig",
-            "MemorySwap", "MemorySwappiness", "Tmpfs",
+            "MemorySwap", "MemorySwappiness", "Tmpfs", "CpuShares", "CpuPeriod", "CpuQuota", "CpusetCpus",
         ]),
         "tty": c["Config"]["Tty"],
         "stdin": c["Config"]["OpenStdin"],

@@ -75,6 +75,21 @@ pub(super) fn settings(s: &crate::compose::Settings, out: &mut Map<String, Value
         }
         out.insert("logging".into(), Value::Object(m));
     }
+    for (key, n) in [
+        ("cpu_shares", s.cpu_shares),
+        ("cpu_period", s.cpu_period),
+        ("cpu_quota", s.cpu_quota),
+    ] {
+        if let Some(n) = n {
+            out.insert(key.into(), n.into());
+        }
+    }
+    if let Some(c) = &s.cpuset {
+        out.insert("cpuset".into(), c.clone().into());
+    }
+    if let Some(w) = s.blkio_weight {
+        out.insert("blkio_config".into(), json!({ "weight": w }));
+    }
     if let Some(p) = &s.platform {
         out.insert("platform".into(), p.clone().into());
     }
