@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::instance::{identity, instance_lock, registry_file, remove_stale_work};
+use super::instance::{identity_of, instance_lock, registry_file, remove_stale_work};
 use super::{Progress, Sink};
 use crate::datadir::{self, Marker};
 use crate::engine::{Engine, RemoveReport};
@@ -57,7 +57,7 @@ pub async fn clean(
     let files_dir = stack.instance_dir(name);
     let _instance = instance_lock(stack, name)?;
     let registry = registry_file(stack).load()?;
-    let identity = identity(stack)?;
+    let identity = identity_of(stack, &registry)?;
     let marker = |kind: &str| Marker::new(stack.name(), Some(&identity.id), name, kind);
     let data_dir_of = |inst: Option<&crate::registry::Instance>| {
         inst.map(|i| i.data_dir.clone())

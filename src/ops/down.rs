@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::instance::{identity, instance_lock, lookup, registry_file};
+use super::instance::{identity_of, instance_lock, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::engine::{Engine, RemoveReport};
 use crate::error::Error;
@@ -31,7 +31,9 @@ pub async fn down(
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
     let order = super::stop::stop_order(stack, name, &inst, sink);
-    let owned = engine.owned(&inst.project, name, &identity(stack)?).await?;
+    let owned = engine
+        .owned(&inst.project, name, &identity_of(stack, &registry)?)
+        .await?;
     engine
         .stop(&owned, &order, &|c| {
             sink.send(Progress::Stopped(c.to_string()))

@@ -26,6 +26,19 @@ pub fn identity(stack: &Stack) -> Result<crate::identity::Identity, Error> {
     })
 }
 
+/// The identity of a registry just loaded, without reading the file again
+/// when it records one for this directory (made and recorded otherwise).
+pub fn identity_of(stack: &Stack, registry: &Registry) -> Result<crate::identity::Identity, Error> {
+    match &registry.stack {
+        Some(rec) if rec.dir == stack.dir => Ok(crate::identity::Identity {
+            stack: stack.name().to_string(),
+            id: rec.id.clone(),
+            dir: rec.dir.clone(),
+        }),
+        _ => identity(stack),
+    }
+}
+
 /// The identity as the registry records it, for read-only commands that
 /// must not write: before the first write there is none, and only
 /// resources adopted from this directory count as its own.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::instance::{identity, instance_lock, instance_project_with, lookup, registry_file};
+use super::instance::{identity_of, instance_lock, instance_project_with, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::compose::Project;
 use crate::engine::{ContainerInfo, Engine, PortHolder, UpOptions};
@@ -63,7 +63,7 @@ pub async fn start(
             "variable `{var}` is not set; it is replaced by an empty string"
         )));
     }
-    let identity = identity(stack)?;
+    let identity = identity_of(stack, &registry)?;
     let owned = engine.owned(&project.name, name, &identity).await?;
     check_ports(engine, &project, &owned.containers, name).await?;
     // The engine would create a missing bind-mount source itself, unmarked

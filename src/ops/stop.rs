@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::instance::{identity, instance_lock, instance_project, lookup, registry_file};
+use super::instance::{identity_of, instance_lock, instance_project, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -29,7 +29,9 @@ pub async fn stop(
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
     let order = stop_order(stack, name, &inst, sink);
-    let owned = engine.owned(&inst.project, name, &identity(stack)?).await?;
+    let owned = engine
+        .owned(&inst.project, name, &identity_of(stack, &registry)?)
+        .await?;
     let stopped = engine
         .stop(&owned, &order, &|c| {
             sink.send(Progress::Stopped(c.to_string()))
