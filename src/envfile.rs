@@ -100,8 +100,27 @@ pub fn interpolation_variables(
     text: &str,
     process: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(IndexMap<String, String>, Vec<String>), ParseError> {
+    interpolation_variables_of(&[text], process).map_err(|(_, e)| e)
+}
+
+/// `interpolation_variables` of several `--env-file`s read in order, as
+/// compose reads them: a later file's value replaces an earlier one's, and
+/// its `${VAR}` looks in the process environment, then its own earlier
+/// lines, then the earlier files. An error names the file by its index.
+pub fn interpolation_variables_of(
+    texts: &[&str],
+    process: impl IntoIterator<Item = (String, String)>,
+) -> Result<(IndexMap<String, String>, Vec<String>), (usize, ParseError)> {
     let process: IndexMap<String, String> = process.into_iter().collect();
-    let mut vars = parse_env_with(text, &|k| process.get(k).cloned())?;
+    let mut vars: IndexMap<String, String> = IndexMap::new();
+    for (i, text) in texts.iter().enumerate() {
+        let entries = parse::entries_over(text, &|k| process.get(k).cloned(), &|k| {
+            vars.get(k).cloned()
+        })
+        .map_err(|e| (i, e))?;
+        let file = to_map(entries);
+        vars.extend(file);
+    }
     let file_keys: Vec<String> = vars.keys().cloned().collect();
     vars.extend(process);
     Ok((vars, file_keys))

@@ -89,6 +89,10 @@ pub fn compose_command(stack: &Stack, name: &str, inst: &Instance) -> String {
     }
     words.push("-f".into());
     words.push(shell_quote(&files.override_file.to_string_lossy()));
+    if let Some(shared) = crate::ops::instance::stack_env_file(stack) {
+        words.push("--env-file".into());
+        words.push(shell_quote(&shared.to_string_lossy()));
+    }
     words.push("--env-file".into());
     words.push(shell_quote(&files.env.to_string_lossy()));
     words.push("ps".into());

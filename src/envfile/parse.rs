@@ -67,7 +67,19 @@ fn key_char(c: char) -> bool {
 
 /// The statements of `text`, in order, by the rules of the module doc.
 pub fn entries<'a>(text: &'a str, lookup: Lookup<'_>) -> Result<Vec<Entry<'a>>, ParseError> {
-    parse(text, lookup, true)
+    parse(text, lookup, &|_| None, true)
+}
+
+/// `entries` of a file read after others (compose's second `--env-file`):
+/// a variable is looked up in `lookup` (the process environment), then in
+/// the file's own earlier statements, then in `earlier_files`; `KEY` alone
+/// takes `lookup`, then `earlier_files`.
+pub fn entries_over<'a>(
+    text: &'a str,
+    lookup: Lookup<'_>,
+    earlier_files: Lookup<'_>,
+) -> Result<Vec<Entry<'a>>, ParseError> {
+    parse(text, lookup, earlier_files, true)
 }
 
 /// `entries`, but a value whose expansion fails (`${VAR:?}` with VAR unset)
@@ -76,12 +88,13 @@ pub(super) fn entries_unexpanded_on_error<'a>(
     text: &'a str,
     lookup: Lookup<'_>,
 ) -> Result<Vec<Entry<'a>>, ParseError> {
-    parse(text, lookup, false)
+    parse(text, lookup, &|_| None, false)
 }
 
 fn parse<'a>(
     text: &'a str,
     lookup: Lookup<'_>,
+    earlier_files: Lookup<'_>,
     strict: bool,
 ) -> Result<Vec<Entry<'a>>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -137,7 +150,7 @@ fn parse<'a>(
             // `KEY` alone: inherited from the lookup environment.
             out.push(Entry {
                 key,
-                value: lookup(key),
+                value: lookup(key).or_else(|| earlier_files(key)),
                 lines: line_at(start)..=line_at(start),
             });
             pos = key_end;
@@ -145,7 +158,11 @@ fn parse<'a>(
         };
         pos = sep_at + 1;
         pos += text[pos..].len() - text[pos..].trim_start_matches(is_blank).len();
-        let expand_lookup = |name: &str| lookup(name).or_else(|| earlier.get(name).cloned());
+        let expand_lookup = |name: &str| {
+            lookup(name)
+                .or_else(|| earlier.get(name).cloned())
+                .or_else(|| earlier_files(name))
+        };
         let (value, end) = match text[pos..].chars().next() {
             Some(q @ ('"' | '\'')) => {
                 let body = &text[pos + 1..];

@@ -185,6 +185,27 @@ fn interpolation_variables_put_the_process_environment_on_top() {
     assert_eq!(keys, ["A", "B", "C"]);
 }
 
+/// Several `--env-file`s as compose 2.40 reads them (checked with `docker
+/// compose --env-file one --env-file two config`): the later file wins, its
+/// `${VAR}` takes the process first, then its own earlier lines, then the
+/// earlier files; `KEY` alone takes the process, then the earlier files.
+#[test]
+fn later_env_files_override_earlier_ones_and_see_their_values() {
+    let process = [("P".to_string(), "proc".to_string())];
+    let one = "A=1\nS=stack\nP=file\nK=from-one\n";
+    let two = "A=2\nB=${A}\nC=${S}\nD=${P}\nK\n";
+    let (vars, keys) = interpolation_variables_of(&[one, two], process).unwrap();
+    assert_eq!(vars["A"], "2");
+    assert_eq!(vars["B"], "2");
+    assert_eq!(vars["C"], "stack");
+    assert_eq!(vars["D"], "proc");
+    assert_eq!(vars["K"], "from-one");
+    assert_eq!(vars["P"], "proc");
+    assert_eq!(keys, ["A", "S", "P", "K", "B", "C", "D"]);
+    let err = interpolation_variables_of(&["A=1\n", "B=\"open\n"], []).unwrap_err();
+    assert_eq!(err.0, 1);
+}
+
 #[test]
 fn merge_keeps_multi_line_and_quoted_operator_values_byte_for_byte() {
     let base = "A=1\nKEY=\n";

@@ -176,20 +176,29 @@ fn open_instance_lock(stack: &Stack, name: &str) -> Result<(std::fs::File, PathB
 }
 
 /// The interpolation variables of an instance, as `docker compose
-/// --project-directory STACK --env-file .instances/NAME/.env` has them: the
-/// instance env file (its `${VAR}` looked up in the process environment
-/// first) under the process environment, which wins. Like `--env-file`, the
-/// instance env file replaces the stack directory's own `.env`, which is
-/// not read.
+/// --project-directory STACK [--env-file STACK/.env] --env-file
+/// .instances/NAME/.env` has them: the stack directory's own `.env` when
+/// there is one, then the instance env file over it (a later file's value
+/// wins; its `${VAR}` looks in the process environment first), all under the
+/// process environment, which wins. (`mrctl info` prints that command.)
 pub fn instance_variables(
     stack: &Stack,
     name: &str,
 ) -> Result<indexmap::IndexMap<String, String>, Error> {
     let files = InstanceFiles::in_dir(stack.instance_dir(name));
-    let text = crate::fsutil::read_to_string_limited(&files.env, crate::fsutil::FileKind::EnvFile)?;
-    let (vars, file_keys) = crate::envfile::interpolation_variables(&text, std::env::vars())
-        .map_err(|e| Error::Config {
-            path: files.env.clone(),
+    let mut paths = Vec::new();
+    if let Some(shared) = stack_env_file(stack) {
+        paths.push(shared);
+    }
+    paths.push(files.env.clone());
+    let texts = paths
+        .iter()
+        .map(|p| crate::fsutil::read_to_string_limited(p, crate::fsutil::FileKind::EnvFile))
+        .collect::<Result<Vec<_>, _>>()?;
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (vars, file_keys) = crate::envfile::interpolation_variables_of(&texts, std::env::vars())
+        .map_err(|(i, e)| Error::Config {
+            path: paths[i].clone(),
             position: Some(crate::error::Position {
                 line: e.line,
                 column: 1,
@@ -207,6 +216,13 @@ pub fn instance_variables(
         vars.iter().filter(|(k, _)| file_keys.contains(k)),
     );
     Ok(vars)
+}
+
+/// The stack directory's own `.env` (compose's project env file), when it
+/// is a file.
+pub fn stack_env_file(stack: &Stack) -> Option<std::path::PathBuf> {
+    let path = stack.dir.join(".env");
+    path.is_file().then_some(path)
 }
 
 /// The resolved compose project of an instance: the base files plus its override.

@@ -17,14 +17,14 @@ const PROCESS: &[(&str, &str)] = &[("PROC", "from-process"), ("SHARED", "process
 fn compose_environment(
     dir: &Path,
     files: &[&Path],
-    env_file: Option<&Path>,
+    env_files: &[&Path],
 ) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut cmd = std::process::Command::new("docker");
     cmd.arg("compose").arg("--project-directory").arg(dir);
     for f in files {
         cmd.arg("-f").arg(f);
     }
-    if let Some(e) = env_file {
+    for e in env_files {
         cmd.arg("--env-file").arg(e);
     }
     cmd.args(["config", "--format", "json"])
@@ -141,11 +141,8 @@ fn env_files_resolve_as_docker_compose_resolves_them() {
         std::fs::write(dir.path().join("compose.yml"), echo_compose(&keys)).unwrap();
         std::fs::write(dir.path().join("inst.env"), env).unwrap();
         let compose_yml = dir.path().join("compose.yml");
-        let theirs = compose_environment(
-            dir.path(),
-            &[&compose_yml],
-            Some(&dir.path().join("inst.env")),
-        );
+        let theirs =
+            compose_environment(dir.path(), &[&compose_yml], &[&dir.path().join("inst.env")]);
         let ours = mrctl_environment(dir.path(), &[&compose_yml], env);
         assert_eq!(ours, theirs, "env file #{i}:\n{env}");
     }
@@ -170,11 +167,8 @@ fn service_env_files_resolve_as_docker_compose_resolves_them() {
         write("raw.env", "RAW=\"q\" # x\nRAW2=$PROC\n RAW3=sp \n");
         write("inst.env", "INST=instance\nX=inst\n");
         let compose_yml = dir.path().join("compose.yml");
-        let theirs = compose_environment(
-            dir.path(),
-            &[&compose_yml],
-            Some(&dir.path().join("inst.env")),
-        );
+        let theirs =
+            compose_environment(dir.path(), &[&compose_yml], &[&dir.path().join("inst.env")]);
         let ours = mrctl_environment(dir.path(), &[&compose_yml], "INST=instance\nX=inst\n");
         assert_eq!(ours, theirs, "env file #{i}:\n{text}");
     }
@@ -196,25 +190,30 @@ fn yaml_scalars_resolve_as_docker_compose_resolves_them() {
     text.push_str("    networks: [on, no]\nnetworks:\n  on: {}\n  no: {}\n");
     let compose_yml = dir.path().join("compose.yml");
     std::fs::write(&compose_yml, &text).unwrap();
-    let theirs = compose_environment(dir.path(), &[&compose_yml], None);
+    let theirs = compose_environment(dir.path(), &[&compose_yml], &[]);
     let ours = mrctl_environment(dir.path(), &[&compose_yml], "");
     assert_eq!(ours, theirs, "{text}");
 }
 
-/// `--env-file` replaces the project directory's `.env`: an instance's
-/// variables come from its env file, never from the stack's `.env`.
+/// The stack directory's own `.env` is the first env file and the
+/// instance's the second, as with `docker compose --env-file STACK/.env
+/// --env-file .instances/NAME/.env` (the command `mrctl info` prints): a
+/// shared value comes from the stack's file, the instance's file wins where
+/// both set a key, and its `${VAR}` sees the stack's values.
 #[test]
-fn an_instance_interpolates_from_its_env_file_not_the_stack_dotenv() {
+fn an_instance_interpolates_from_the_stack_dotenv_under_its_own_env_file() {
     let f = Fixture::mindroom();
     f.write(
         "docker-compose.yml",
-        "services:\n  backend:\n    image: busybox:latest\n    environment:\n      FROM_DOTENV: ${ONLY_IN_DOTENV-UNSET}\n      IN_BOTH: ${IN_BOTH-UNSET}\n      PORT: ${BACKEND_PORT-UNSET}\n      NOTE: ${NOTE-UNSET}\n  frontend:\n    image: busybox:latest\n",
+        "services:\n  backend:\n    image: busybox:latest\n    environment:\n      FROM_DOTENV: ${ONLY_IN_DOTENV-UNSET}\n      IN_BOTH: ${IN_BOTH-UNSET}\n      PORT: ${BACKEND_PORT-UNSET}\n      NOTE: ${NOTE-UNSET}\n      DERIVED: ${DERIVED-UNSET}\n  frontend:\n    image: busybox:latest\n",
     );
     f.run(&["create", "prod"]).success();
     f.write(".env", "ONLY_IN_DOTENV=dotenv\nIN_BOTH=dotenv\n");
     let env_path = f.path(".instances/prod/.env");
     let mut env = f.read(".instances/prod/.env");
-    env.push_str("IN_BOTH=instance  # the instance's\nNOTE=\"a # b\"\n");
+    env.push_str(
+        "IN_BOTH=instance  # the instance's\nNOTE=\"a # b\"\nDERIVED=${ONLY_IN_DOTENV}-x\n",
+    );
     std::fs::write(&env_path, &env).unwrap();
 
     let stack = mrctl::stack::Stack::load(f.dir()).unwrap();
@@ -227,16 +226,28 @@ fn an_instance_interpolates_from_its_env_file_not_the_stack_dotenv() {
         .collect();
     let files: Vec<std::path::PathBuf> = project.config_files.clone();
     let file_refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
-    let theirs = compose_environment(f.dir(), &file_refs, Some(&env_path));
+    let dotenv = f.path(".env");
+    let theirs = compose_environment(f.dir(), &file_refs, &[&dotenv, &env_path]);
     let theirs = &theirs["backend"];
-    for key in ["FROM_DOTENV", "IN_BOTH", "PORT", "NOTE"] {
+    for key in ["FROM_DOTENV", "IN_BOTH", "PORT", "NOTE", "DERIVED"] {
         assert_eq!(ours.get(key), theirs.get(key), "`{key}`");
     }
-    assert_eq!(ours["FROM_DOTENV"], "UNSET");
+    assert_eq!(ours["FROM_DOTENV"], "dotenv");
     assert_eq!(ours["IN_BOTH"], "instance");
     assert_eq!(ours["NOTE"], "a # b");
+    assert_eq!(ours["DERIVED"], "dotenv-x");
 
-    // `mrctl env --json` shows the values as compose reads them.
+    // The command `mrctl info` prints names both files, the stack's first.
+    let info = f.run(&["--json", "info", "prod"]).success().json();
+    let line = info["compose_command"].as_str().unwrap().to_string();
+    let dir = f.dir().display();
+    assert!(
+        line.contains(&format!(
+            "--env-file {dir}/.env --env-file {dir}/.instances/prod/.env "
+        )),
+        "{line}"
+    );
+
     let out = f.run(&["env", "prod", "--json"]).success();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["IN_BOTH"], "instance");
