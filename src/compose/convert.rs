@@ -343,6 +343,9 @@ mod tests {
         assert_eq!((p[2].published, p[2].target), (Some(3002), 4002));
         let p = short_ports("[::1]:8080:80").unwrap();
         assert_eq!(p[0].host_ip.as_deref(), Some("::1"));
+        // Host port 0: the engine picks one, as compose lets it.
+        let p = short_ports("0:83").unwrap();
+        assert_eq!((p[0].published, p[0].target), (Some(0), 83));
         for bad in [
             "", "x:80", "8080:0", "70000:80", "80/icmp", "1:2:3:4", "5-3:5-3", "1-3:1-2",
         ] {

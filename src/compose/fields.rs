@@ -124,7 +124,9 @@ pub(super) fn short_ports(spec: &str) -> R<Vec<Port>> {
         }
     };
     let (t0, t1) = range(target, "container port")?;
+    // A host port of 0 asks the engine for any free port, as omitting it does.
     let published = match published.filter(|p| !p.is_empty()) {
+        Some("0") => Some((0, 0)),
         Some(p) => Some(range(p, "host port")?),
         None => None,
     };
@@ -180,6 +182,7 @@ pub(super) fn ports(v: Option<&Value>) -> R<Vec<Port>> {
                     .ok_or("`ports`: the long form needs `target`")?;
                 let target = port_number(&target, "target", &target)?;
                 let published = match m.get("published").and_then(scalar) {
+                    Some(p) if p == "0" => Some(0),
                     Some(p) if !p.is_empty() => Some(port_number(&p, "published", &p)?),
                     _ => None,
                 };

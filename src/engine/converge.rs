@@ -220,11 +220,11 @@ impl Engine {
             )
         })?;
         // API 1.41 attaches one network at create; the others are connected now.
-        for (key, aliases) in svc.networks.iter().skip(1) {
+        for (key, aliases) in super::translate::networks_in_order(svc).into_iter().skip(1) {
             let net = &project.networks[key];
             let request = NetworkConnectRequest {
                 container: name.to_string(),
-                endpoint_config: Some(super::translate::endpoint(svc, aliases)),
+                endpoint_config: Some(super::translate::endpoint(svc, name, aliases)),
             };
             self.docker
                 .connect_network(&net.name, request)

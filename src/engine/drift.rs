@@ -284,7 +284,11 @@ impl Engine {
         let aliases = key.map(|k| svc.networks[k].clone()).unwrap_or_default();
         let request = NetworkConnectRequest {
             container: c.name.clone(),
-            endpoint_config: Some(super::translate::endpoint(svc, &aliases)),
+            endpoint_config: Some(super::translate::endpoint(
+                svc,
+                c.name.trim_start_matches('/'),
+                &aliases,
+            )),
         };
         self.docker
             .connect_network(network, request)

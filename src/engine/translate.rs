@@ -66,22 +66,16 @@ fn container_labels(
     labels
 }
 
-/// `target/protocol` of every published and exposed port, published first,
-/// each once; an `expose` without a protocol is TCP.
+/// The exposed ports as compose sends them: `target/protocol` of every
+/// published port, then each `expose` entry as written (`9000` stays
+/// `9000`, which the engine reads as TCP), each key once.
 fn exposed_ports(svc: &Service) -> Vec<String> {
     let mut exposed: Vec<String> = Vec::new();
     let published = svc
         .ports
         .iter()
         .map(|p| format!("{}/{}", p.target, p.protocol));
-    let expose = svc.expose.iter().map(|e| {
-        if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        }
-    });
-    for key in published.chain(expose) {
+    for key in published.chain(svc.expose.iter().cloned()) {
         if !exposed.contains(&key) {
             exposed.push(key);
         }
@@ -189,10 +183,11 @@ fn healthcheck(h: Option<&Healthcheck>) -> Option<HealthConfig> {
     })
 }
 
-/// The endpoint of a service on one network: the service name and the
-/// network's extra aliases.
-pub(super) fn endpoint(svc: &Service, aliases: &[String]) -> EndpointSettings {
-    let mut all = vec![svc.name.clone()];
+/// The endpoint of a container on one network, aliased as compose aliases
+/// it: the container's name, the service name, then the network's extra
+/// aliases.
+pub(super) fn endpoint(svc: &Service, container: &str, aliases: &[String]) -> EndpointSettings {
+    let mut all = vec![container.to_string(), svc.name.clone()];
     all.extend(aliases.iter().cloned());
     EndpointSettings {
         aliases: Some(all),
@@ -200,26 +195,37 @@ pub(super) fn endpoint(svc: &Service, aliases: &[String]) -> EndpointSettings {
     }
 }
 
-/// The network a container joins at create: the service's first, by name.
-/// By name, the engine resolves it when the container starts, so whichever
-/// twin `dedupe_network` keeps is the one it joins. (API 1.41 attaches one
-/// network at create; the others are connected after it.)
+/// A service's networks in the order compose connects them: by key (the
+/// first is joined at create, the others connected after it).
+pub(super) fn networks_in_order(svc: &Service) -> Vec<(&String, &Vec<String>)> {
+    let mut nets: Vec<_> = svc.networks.iter().collect();
+    nets.sort_by(|a, b| a.0.cmp(b.0));
+    nets
+}
+
+/// The network a container joins at create: the service's first in
+/// compose's order, by name. By name, the engine resolves it when the
+/// container starts, so whichever twin `dedupe_network` keeps is the one it
+/// joins. (API 1.41 attaches one network at create; the others are
+/// connected after it.)
 fn network_mode(project: &Project, svc: &Service) -> Option<String> {
-    svc.networks
-        .keys()
-        .next()
-        .map(|k| project.networks[k].name.clone())
+    networks_in_order(svc)
+        .first()
+        .map(|(k, _)| project.networks[*k].name.clone())
 }
 
 /// The first network's endpoint, with its aliases.
 fn networking_config(project: &Project, svc: &Service) -> Option<NetworkingConfig> {
-    svc.networks
-        .iter()
-        .next()
+    networks_in_order(svc)
+        .first()
         .map(|(key, aliases)| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
-                project.networks[key].name.clone(),
-                endpoint(svc, aliases),
+                project.networks[*key].name.clone(),
+                endpoint(
+                    svc,
+                    &crate::compose::container_name(&project.name, svc),
+                    aliases,
+                ),
             )])),
         })
 }
@@ -360,7 +366,9 @@ pub(super) fn container_body(
         user: svc.user.clone(),
         working_dir: svc.working_dir.clone(),
         stop_signal: svc.stop_signal.clone(),
-        stop_timeout: Some(svc.grace_period_secs()),
+        // As compose: only a grace period the file sets (the engine's
+        // default is compose's ten seconds).
+        stop_timeout: svc.stop_grace_period_ms.map(|_| svc.grace_period_secs()),
         tty: svc.settings.tty.then_some(true),
         open_stdin: svc.settings.stdin_open.then_some(true),
         domainname: svc.settings.domainname.clone(),

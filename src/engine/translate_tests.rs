@@ -77,14 +77,14 @@ fn container_labels_are_the_services_then_compose_and_identity() {
 }
 
 #[test]
-fn published_ports_come_first_then_exposed_each_once() {
+fn published_ports_come_first_then_exposed_as_written() {
     let (_, svc) = web(concat!(
         "    ports: [\"8080:80\", \"127.0.0.1:8081:80\", \"53/udp\"]\n",
         "    expose: [\"80\", \"9000\", \"9001/udp\"]\n",
     ));
     assert_eq!(
         exposed_ports(&svc),
-        strings(&["80/tcp", "53/udp", "9000/tcp", "9001/udp"])
+        strings(&["80/tcp", "53/udp", "80", "9000", "9001/udp"])
     );
     let b = |ip: Option<&str>, port: &str| PortBinding {
         host_ip: ip.map(str::to_string),
@@ -198,27 +198,31 @@ fn healthcheck_durations_are_nanoseconds() {
 }
 
 #[test]
-fn the_first_network_is_joined_at_create_with_its_aliases() {
+fn the_first_network_by_key_is_joined_at_create_with_its_aliases() {
     let p = project(concat!(
         "services:\n  web:\n    image: busybox\n    networks:\n",
         "      front: {aliases: [www]}\n      back: {}\n",
         "networks:\n  front: {}\n  back: {name: shared-back}\n",
     ));
     let svc = &p.services["web"];
-    assert_eq!(network_mode(&p, svc).as_deref(), Some("p_front"));
+    // Compose joins networks by key: `back` first.
+    assert_eq!(network_mode(&p, svc).as_deref(), Some("shared-back"));
     assert_eq!(
         networking_config(&p, svc),
         Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
-                "p_front".to_string(),
+                "shared-back".to_string(),
                 EndpointSettings {
-                    aliases: Some(strings(&["web", "www"])),
+                    aliases: Some(strings(&["p-web-1", "web"])),
                     ..Default::default()
                 }
             )])),
         })
     );
-    assert_eq!(endpoint(svc, &[]).aliases, Some(strings(&["web"])));
+    assert_eq!(
+        endpoint(svc, "p-web-1", &[]).aliases,
+        Some(strings(&["p-web-1", "web"]))
+    );
 }
 
 #[test]
@@ -276,7 +280,7 @@ fn the_whole_body() {
     assert_eq!(body.cmd, Some(strings(&["sleep", "60"])));
     assert_eq!(body.entrypoint, Some(strings(&["/bin/sh", "-c"])));
     assert_eq!(body.env, Some(strings(&["A=1", "B=two"])));
-    assert_eq!(body.exposed_ports, Some(strings(&["9000/tcp"])));
+    assert_eq!(body.exposed_ports, Some(strings(&["9000"])));
     assert_eq!(body.hostname.as_deref(), Some("h"));
     assert_eq!(body.user.as_deref(), Some("1000"));
     assert_eq!(body.working_dir.as_deref(), Some("/w"));
@@ -286,10 +290,11 @@ fn the_whole_body() {
     assert_eq!(body.labels, Some(container_labels(&p, &svc, "h1", &opts())));
     assert_eq!(body.host_config, Some(host_config(&p, &svc, &opts())));
     assert_eq!(body.networking_config, networking_config(&p, &svc));
-    // Without a grace period, compose's ten seconds.
+    // Without a grace period, none: the engine's default is compose's ten
+    // seconds.
     let (p, bare) = web("");
     let body = container_body(&p, &bare, "h1", &opts());
-    assert_eq!(body.stop_timeout, Some(10));
+    assert_eq!(body.stop_timeout, None);
     assert_eq!(body.exposed_ports, None);
     assert_eq!(body.env, Some(Vec::new()));
 }

@@ -100,7 +100,7 @@ fn endpoints(project: &Project) -> Vec<Endpoint> {
     let mut out = Vec::new();
     for svc in project.services.values() {
         for port in svc.ports.iter().filter(|p| p.protocol == "tcp") {
-            if let Some(host) = port.published {
+            if let Some(host) = port.published.filter(|h| *h != 0) {
                 let ip = port
                     .host_ip
                     .as_deref()
@@ -131,7 +131,9 @@ async fn check_ports(
         .collect();
     for svc in project.services.values() {
         for port in &svc.ports {
-            let Some(host) = port.published else { continue };
+            let Some(host) = port.published.filter(|h| *h != 0) else {
+                continue;
+            };
             if own_ports.contains(&host) || !BindProbe.in_use(host) {
                 continue;
             }

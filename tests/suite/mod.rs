@@ -12,6 +12,7 @@ mod discovery;
 mod down;
 mod drift_health_update;
 mod engine;
+mod engine_compare;
 mod engine_layers;
 mod examples;
 mod hostile;
