@@ -99,9 +99,12 @@ fn to_map(entries: Vec<Entry<'_>>) -> IndexMap<String, String> {
 pub fn interpolation_variables(
     text: &str,
     process: impl IntoIterator<Item = (String, String)>,
-) -> Result<(IndexMap<String, String>, Vec<String>), ParseError> {
+) -> Result<Variables, ParseError> {
     interpolation_variables_of(&[text], process).map_err(|(_, e)| e)
 }
+
+/// Interpolation variables, and the keys the env files set.
+pub type Variables = (IndexMap<String, String>, Vec<String>);
 
 /// `interpolation_variables` of several `--env-file`s read in order, as
 /// compose reads them: a later file's value replaces an earlier one's, and
@@ -110,7 +113,7 @@ pub fn interpolation_variables(
 pub fn interpolation_variables_of(
     texts: &[&str],
     process: impl IntoIterator<Item = (String, String)>,
-) -> Result<(IndexMap<String, String>, Vec<String>), (usize, ParseError)> {
+) -> Result<Variables, (usize, ParseError)> {
     let process: IndexMap<String, String> = process.into_iter().collect();
     let mut vars: IndexMap<String, String> = IndexMap::new();
     for (i, text) in texts.iter().enumerate() {
