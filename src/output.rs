@@ -110,10 +110,24 @@ impl Printer {
         }
     }
 
+    /// One JSON document on stdout, written as it is serialised (a list of
+    /// 100,000 instances is never held as one string). JSON escapes control
+    /// characters, so it needs no terminal filtering.
     pub fn json(&self, value: &impl Serialize) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string_pretty(value)?;
-        text.push('\n');
-        write_out(text.as_bytes())
+        if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+            return Err(crate::error::Error::StdoutClosed.into());
+        }
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        let written = serde_json::to_writer_pretty(&mut out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Closed.into()),
+            Err(e) => Err(anyhow::Error::new(e).context("cannot write to standard output")),
+        }
     }
 
     /// A table on stdout: a header row, then rows, columns padded, no borders.
