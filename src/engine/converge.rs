@@ -136,7 +136,11 @@ impl Engine {
         name: &str,
         opts: &UpOptions,
     ) -> Result<(), Error> {
-        let body = super::translate::container_body(project, svc, &svc.config_hash(), opts);
+        let stamp = super::translate::Stamp {
+            hash: project.config_hash(&svc.name),
+            image_id: self.image_id(&svc.image).await,
+        };
+        let body = super::translate::container_body(project, svc, &stamp, opts);
         let mut options = CreateContainerOptionsBuilder::new().name(name);
         if let Some(platform) = &svc.settings.platform {
             options = options.platform(platform);

@@ -109,6 +109,7 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
             container: c.name.clone(),
         })
         .collect();
+    let hashes = project.config_hashes().services;
     let waves = project
         .waves
         .iter()
@@ -120,7 +121,7 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
                     let service = svc.name.clone();
                     let action = match current {
                         None => Action::Create { service },
-                        Some(c) if c.config_hash.as_deref() == Some(svc.config_hash().as_str()) => {
+                        Some(c) if c.config_hash.as_ref() == hashes.get(name) => {
                             Action::Inspect { service }
                         }
                         Some(_) => Action::Recreate {
@@ -226,7 +227,7 @@ mod tests {
 
     /// A container of `service` as `up` would have made it.
     fn current(p: &Project, service: &str, state: &str) -> ContainerInfo {
-        let hash = p.services[service].config_hash();
+        let hash = p.config_hash(service);
         container(p, service, Some(hash), state)
     }
 

@@ -75,6 +75,8 @@ pub async fn start(
         timeout: spec.timeout,
         identity,
         instance: name.to_string(),
+        // The env file the compose command `mrctl info` prints passes.
+        env_files: vec![crate::render::InstanceFiles::in_dir(stack.instance_dir(name)).env],
         build: spec.build,
     };
     engine
