@@ -15,6 +15,7 @@ mod engine;
 mod engine_layers;
 mod examples;
 mod hostile;
+mod interchange;
 mod interrupted;
 mod json_output;
 mod operate;
