@@ -274,3 +274,67 @@ fn config_hashes_equal_docker_compose_for_the_corpus() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Removes an image tag of the test's own when dropped.
+struct RemoveImage(String);
+
+impl Drop for RemoveImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+    }
+}
+
+#[test]
+fn a_new_image_recreates_the_container_in_both_tools_alike() {
+    // Dropped last: after compose and the harness removed the containers.
+    let tag = format!("mrctl-interchange-{}:web", std::process::id());
+    let _image = RemoveImage(tag.clone());
+    let compose_file = format!(
+        "services:\n  web:\n    image: {tag}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]\n    stop_grace_period: 1s\n"
+    );
+    let Some(t) = EngineTest::new("new_image", &[], &compose_file, "") else {
+        return;
+    };
+    docker(&["tag", "busybox:latest", &tag]);
+    t.f.run(&["up", "a"]).success();
+    let project = format!("{}-a", t.stack);
+    let words = compose_words(&t.f, "a");
+    let _down = ComposeDown {
+        dir: t.f.dir().to_path_buf(),
+        words: words.clone(),
+    };
+    let before = t.project(&project);
+    let name = format!("{project}-web-1");
+    let label = |name: &str| {
+        t.inspect(name).config.unwrap().labels.unwrap()["com.docker.compose.image"].clone()
+    };
+    assert_eq!(
+        label(&name),
+        docker(&["image", "inspect", "-f", "{{.Id}}", &tag])
+    );
+
+    // The tag now names another image: mrctl makes the container again, as
+    // compose would, and records the new image.
+    docker(&["commit", &name, &tag]);
+    let new_id = docker(&["image", "inspect", "-f", "{{.Id}}", &tag]);
+    let run = t.f.run(&["start", "a"]).success();
+    assert!(run.stderr.contains("recreated"), "{}", run.stderr);
+    let after = t.project(&project);
+    assert_ne!(after, before);
+    assert_eq!(label(&name), new_id);
+
+    // Compose finds it up to date.
+    let out = compose(t.f.dir(), &words, &["up", "-d"]);
+    assert_compose_made_nothing(&out);
+    assert_eq!(t.project(&project), after);
+}
