@@ -389,10 +389,9 @@ pub fn network_hash(network: &Value) -> String {
 pub fn volume_hash(volume: &Value) -> String {
     let mut volume = volume.clone();
     if let Value::Object(m) = &mut volume
-        && !m
-            .get("driver")
+        && m.get("driver")
             .and_then(Value::as_str)
-            .is_some_and(|d| !d.is_empty())
+            .is_none_or(str::is_empty)
     {
         m.insert("driver".into(), "local".into());
     }
