@@ -194,3 +194,22 @@ fn structs_keep_declaration_order_and_maps_sort() {
         r#"{"command":null,"environment":{"a":"1","b":"2"},"image":"x","ports":[{"mode":"ingress","target":80,"protocol":"tcp"}],"working_dir":"/w","x-unknown":1}"#
     );
 }
+
+/// Every service key mrctl accepts has its place in compose's field order,
+/// so a key added to the loader hashes as compose hashes it. (Keys compose
+/// folds into others on load, such as `mem_limit` into limits, are still
+/// fields of compose-go's struct.)
+#[test]
+fn every_accepted_service_key_has_its_place_in_compose_order() {
+    let Struct(fields) = &SERVICE else {
+        unreachable!("a service is a struct");
+    };
+    let missing: Vec<&&str> = super::super::load::SERVICE_KEYS
+        .iter()
+        .filter(|k| !fields.iter().any(|(f, _)| f == *k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in compose's field order: {missing:?}"
+    );
+}
