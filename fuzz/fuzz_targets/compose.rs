@@ -24,8 +24,6 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(project) = mrctl::compose::resolve(&opts, &[text.to_string()]) {
         let _ = mrctl::compose::waves(&project);
-        for s in project.services.values() {
-            let _ = s.config_hash();
-        }
+        let _ = project.config_hashes();
     }
 });

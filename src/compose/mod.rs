@@ -6,6 +6,7 @@
 pub mod canonical;
 mod convert;
 mod fields;
+pub mod hash;
 mod load;
 mod merge;
 pub mod model;

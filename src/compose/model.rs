@@ -129,8 +129,10 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-/// Resource limits of one container. Kept out of the config hash: limits
-/// change in place (engine update) without recreating the container.
+/// Resource limits of one container: the service's own, lowered by the
+/// instance's. The config hash (`compose::hash`) sees only the files, so an
+/// instance's limits change in place (engine update) without making the
+/// container again.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Limits {
     pub memory: Option<i64>,
@@ -179,8 +181,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// Settings the engine applies as they are written (the container's
-/// configuration and host configuration). Each is left out of the hash
-/// when unset, so services without it keep their hash.
+/// configuration and host configuration). Each is left out when unset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Settings {
     #[serde(skip_serializing_if = "is_false")]
@@ -280,8 +281,7 @@ pub struct Service {
     /// The image to run: `image:`, or `<project>-<service>` for a service
     /// that is only built (as docker compose names it).
     pub image: String,
-    /// How to build the image, when the service says so. Left out of the
-    /// hash when absent, so services without it keep their hash.
+    /// How to build the image, when the service says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<Build>,
     pub command: Option<Vec<String>>,
@@ -306,7 +306,7 @@ pub struct Service {
     pub ulimits: IndexMap<String, Ulimit>,
     pub profiles: Vec<String>,
     /// `always`, `missing` (the default), `never` or `build`, as compose
-    /// normalises them. Left out of the hash when absent.
+    /// normalises them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<String>,
     #[serde(flatten)]
@@ -328,14 +328,5 @@ impl Service {
         self.healthcheck
             .as_ref()
             .is_some_and(|h| h.test.first().map(String::as_str) != Some("NONE"))
-    }
-
-    /// The hash of everything that needs a new container when it changes.
-    /// Limits are left out: they are updated in place.
-    pub fn config_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let json = serde_json::to_vec(self).expect("service serializes");
-        let digest = Sha256::digest(&json);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }

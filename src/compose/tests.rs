@@ -391,20 +391,6 @@ fn profiles_exclude_services() {
 }
 
 #[test]
-fn config_hash_changes_with_config_not_limits() {
-    let f = Files::new(&[(
-        "c.yml",
-        "services:\n  web:\n    image: x\n    environment: {A: '${A}'}\n    mem_limit: ${M}\n",
-    )]);
-    let h = |a: &str, m: &str| {
-        f.load(&["c.yml"], &[("A", a), ("M", m)]).unwrap().services["web"].config_hash()
-    };
-    assert_eq!(h("1", "64m"), h("1", "64m"));
-    assert_ne!(h("1", "64m"), h("2", "64m"));
-    assert_eq!(h("1", "64m"), h("1", "128m"));
-}
-
-#[test]
 fn waves_run_independent_services_together() {
     let f = Files::new(&[(
         "c.yml",

@@ -43,6 +43,17 @@ impl Engine {
                 .await?;
         }
         let actions = match (&step.action, step.current) {
+            (Action::Inspect { .. }, Some(c))
+                if plan::image_changed(
+                    c.labels.get(super::labels::IMAGE).map(String::as_str),
+                    self.image_id(&svc.image).await.as_deref(),
+                ) =>
+            {
+                vec![Action::Recreate {
+                    service: svc.name.clone(),
+                    reason: Reason::ImageChanged,
+                }]
+            }
             (Action::Inspect { .. }, Some(c)) => {
                 // What the hash cannot see: lost networks, different ports, limits.
                 let drift = self.drift_of(project, svc, c).await?;
@@ -99,7 +110,9 @@ impl Engine {
                         container: name,
                         why,
                     },
-                    Reason::ConfigChanged | Reason::LimitLifted => Event::Recreated(name),
+                    Reason::ConfigChanged | Reason::LimitLifted | Reason::ImageChanged => {
+                        Event::Recreated(name)
+                    }
                 });
             }
             // `plan` inspects only a service with a container, and gives
@@ -136,7 +149,11 @@ impl Engine {
         name: &str,
         opts: &UpOptions,
     ) -> Result<(), Error> {
-        let body = super::translate::container_body(project, svc, &svc.config_hash(), opts);
+        let stamp = super::translate::Stamp {
+            hash: project.config_hash(&svc.name),
+            image_id: self.image_id(&svc.image).await,
+        };
+        let body = super::translate::container_body(project, svc, &stamp, opts);
         let mut options = CreateContainerOptionsBuilder::new().name(name);
         if let Some(platform) = &svc.settings.platform {
             options = options.platform(platform);

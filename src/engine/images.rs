@@ -84,6 +84,16 @@ impl Engine {
         self.docker.inspect_image(image).await.is_ok()
     }
 
+    /// The ID of an image (`sha256:…`), which docker compose records on
+    /// each container it makes; `None` when the engine does not have it.
+    pub(super) async fn image_id(&self, image: &str) -> Option<String> {
+        self.docker
+            .inspect_image(image)
+            .await
+            .ok()
+            .and_then(|i| i.id)
+    }
+
     /// Pulls one image, reporting its progress summed over its layers.
     async fn pull_image(&self, image: &str, on: &(dyn Fn(Event) + Sync)) -> Result<(), Error> {
         on(Event::Pulling(image.to_string()));

@@ -55,14 +55,19 @@ pub mod labels {
     pub const NUMBER: &str = "com.docker.compose.container-number";
     pub const ONEOFF: &str = "com.docker.compose.oneoff";
     pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+    /// The ID of the image a container was made from.
+    pub const IMAGE: &str = "com.docker.compose.image";
     pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
     pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+    /// The env files compose was given (`--env-file`), comma-separated.
+    pub const ENVIRONMENT_FILE: &str = "com.docker.compose.project.environment_file";
     pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
     pub const VERSION: &str = "com.docker.compose.version";
     pub const NETWORK: &str = "com.docker.compose.network";
     pub const VOLUME: &str = "com.docker.compose.volume";
-    /// The compose version mrctl's labels follow.
-    pub const COMPOSE_VERSION: &str = "1.29.2";
+    /// The docker compose version whose labels and config hashes mrctl
+    /// writes (`compose::hash`).
+    pub const COMPOSE_VERSION: &str = "2.40.3";
     pub use crate::identity::{
         DIR_LABEL as STACK_DIR, HELPER_LABEL as HELPER, ID_LABEL as STACK_ID,
         INSTANCE_LABEL as INSTANCE, STACK_LABEL as STACK,

@@ -20,6 +20,9 @@ pub(crate) enum Reason {
     ConfigChanged,
     /// A limit is to be lifted, which the engine cannot do in place.
     LimitLifted,
+    /// Its image label names another image than the service's image is
+    /// now (pulled or built since), as docker compose checks.
+    ImageChanged,
     /// It drifted in a way connecting again cannot heal (`it …`).
     Drifted(String),
 }
@@ -55,6 +58,7 @@ impl fmt::Display for Action {
                 let why = match reason {
                     Reason::ConfigChanged => "its configuration changed",
                     Reason::LimitLifted => "a limit is lifted",
+                    Reason::ImageChanged => "its image changed",
                     Reason::Drifted(why) => why,
                 };
                 write!(f, "recreate `{service}`: {why}")
@@ -109,6 +113,7 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
             container: c.name.clone(),
         })
         .collect();
+    let hashes = project.config_hashes().services;
     let waves = project
         .waves
         .iter()
@@ -120,7 +125,7 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
                     let service = svc.name.clone();
                     let action = match current {
                         None => Action::Create { service },
-                        Some(c) if c.config_hash.as_deref() == Some(svc.config_hash().as_str()) => {
+                        Some(c) if c.config_hash.as_ref() == hashes.get(name) => {
                             Action::Inspect { service }
                         }
                         Some(_) => Action::Recreate {
@@ -138,6 +143,14 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
         })
         .collect();
     Plan { orphans, waves }
+}
+
+/// Whether a container made from image `recorded` (its image label) is
+/// out of date now that the service's image is `current`: both known and
+/// different. A container without the label (made by hand or by an older
+/// tool) is not judged by it.
+pub(crate) fn image_changed(recorded: Option<&str>, current: Option<&str>) -> bool {
+    matches!((recorded, current), (Some(r), Some(c)) if r != c)
 }
 
 /// What to do with a container whose hash matches, given how it `drift`s
@@ -226,8 +239,16 @@ mod tests {
 
     /// A container of `service` as `up` would have made it.
     fn current(p: &Project, service: &str, state: &str) -> ContainerInfo {
-        let hash = p.services[service].config_hash();
+        let hash = p.config_hash(service);
         container(p, service, Some(hash), state)
+    }
+
+    #[test]
+    fn a_container_of_another_image_is_out_of_date() {
+        assert!(image_changed(Some("sha256:a"), Some("sha256:b")));
+        assert!(!image_changed(Some("sha256:a"), Some("sha256:a")));
+        assert!(!image_changed(None, Some("sha256:b")));
+        assert!(!image_changed(Some("sha256:a"), None));
     }
 
     #[test]

@@ -28,12 +28,23 @@ pub(super) fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String
     l
 }
 
-/// A container's labels: the service's own, then those docker compose reads
-/// and mrctl's identity (which win over the service's).
+/// What a container's labels record of what it was made from: the
+/// service's config hash and the ID of the image it runs (when the engine
+/// has it), the two things docker compose compares before keeping a
+/// container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Stamp {
+    pub hash: String,
+    pub image_id: Option<String>,
+}
+
+/// A container's labels: the service's own, then those docker compose
+/// writes (the same keys and values) and mrctl's identity (which win over
+/// the service's).
 fn container_labels(
     project: &Project,
     svc: &Service,
-    hash: &str,
+    stamp: &Stamp,
     opts: &UpOptions,
 ) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
@@ -41,29 +52,50 @@ fn container_labels(
     labels.insert(labels::SERVICE.into(), svc.name.clone());
     labels.insert(labels::NUMBER.into(), "1".into());
     labels.insert(labels::ONEOFF.into(), "False".into());
-    labels.insert(labels::CONFIG_HASH.into(), hash.to_string());
+    labels.insert(labels::CONFIG_HASH.into(), stamp.hash.clone());
+    if let Some(id) = &stamp.image_id {
+        labels.insert(labels::IMAGE.into(), id.clone());
+    }
     labels.insert(
         labels::WORKING_DIR.into(),
         project.working_dir.to_string_lossy().into_owned(),
     );
-    labels.insert(
-        labels::CONFIG_FILES.into(),
-        project
-            .config_files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    labels.insert(
-        labels::DEPENDS_ON.into(),
-        svc.depends_on
-            .iter()
-            .map(|(d, c)| format!("{d}:{}:false", c.as_str()))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    labels.insert(labels::CONFIG_FILES.into(), joined(&project.config_files));
+    if !opts.env_files.is_empty() {
+        labels.insert(labels::ENVIRONMENT_FILE.into(), joined(&opts.env_files));
+    }
+    labels.insert(labels::DEPENDS_ON.into(), depends_on(project, svc));
     labels
+}
+
+fn joined(paths: &[std::path::PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `service:condition:restart` of each dependency, comma-separated;
+/// `restart` is the dependency's `restart:` flag as written.
+fn depends_on(project: &Project, svc: &Service) -> String {
+    let written = project
+        .document
+        .get("services")
+        .and_then(|s| s.get(&svc.name))
+        .and_then(|s| s.get("depends_on"));
+    svc.depends_on
+        .iter()
+        .map(|(dep, condition)| {
+            let restart = written
+                .and_then(|d| d.get(dep))
+                .and_then(|d| d.get("restart"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            format!("{dep}:{}:{restart}", condition.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The exposed ports as compose sends them: `target/protocol` of every
@@ -346,7 +378,7 @@ fn settings(s: &crate::compose::Settings) -> HostConfig {
 pub(super) fn container_body(
     project: &Project,
     svc: &Service,
-    hash: &str,
+    stamp: &Stamp,
     opts: &UpOptions,
 ) -> ContainerCreateBody {
     let exposed = exposed_ports(svc);
@@ -360,7 +392,7 @@ pub(super) fn container_body(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
         ),
-        labels: Some(container_labels(project, svc, hash, opts)),
+        labels: Some(container_labels(project, svc, stamp, opts)),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         hostname: svc.hostname.clone(),
         user: svc.user.clone(),
@@ -389,6 +421,9 @@ pub(super) fn network_request(
     let mut labels = base_labels(project, opts);
     labels.insert(labels::NETWORK.into(), key.to_string());
     labels.extend(net.labels.clone());
+    if let Some(hash) = project.config_hashes().networks.get(key) {
+        labels.insert(labels::CONFIG_HASH.into(), hash.clone());
+    }
     NetworkCreateRequest {
         name: net.name.clone(),
         driver: net.driver.clone(),
@@ -410,6 +445,9 @@ pub(super) fn volume_request(
     let mut labels = base_labels(project, opts);
     labels.insert(labels::VOLUME.into(), key.to_string());
     labels.extend(vol.labels.clone());
+    if let Some(hash) = project.config_hashes().volumes.get(key) {
+        labels.insert(labels::CONFIG_HASH.into(), hash.clone());
+    }
     VolumeCreateRequest {
         name: Some(vol.name.clone()),
         driver: vol.driver.clone(),

@@ -20,7 +20,15 @@ fn opts() -> UpOptions {
             dir: PathBuf::from("/srv"),
         },
         instance: "alpha".into(),
+        env_files: Vec::new(),
         build: false,
+    }
+}
+
+fn stamp(hash: &str) -> Stamp {
+    Stamp {
+        hash: hash.into(),
+        image_id: None,
     }
 }
 
@@ -41,7 +49,7 @@ fn base_labels_name_the_project_the_version_and_the_instance() {
     let l = base_labels(&p, &opts());
     let want: HashMap<String, String> = [
         ("com.docker.compose.project", "p"),
-        ("com.docker.compose.version", "1.29.2"),
+        ("com.docker.compose.version", "2.40.3"),
         ("mrctl.stack", "shop"),
         ("mrctl.instance", "alpha"),
         ("mrctl.stack-id", "id-1"),
@@ -60,7 +68,7 @@ fn container_labels_are_the_services_then_compose_and_identity() {
         "    depends_on:\n      db: {condition: service_healthy}\n",
         "  db:\n    image: busybox\n    healthcheck: {test: [CMD, 'true']}\n",
     ));
-    let l = container_labels(&p, &svc, "abc", &opts());
+    let l = container_labels(&p, &svc, &stamp("abc"), &opts());
     let get = |k: &str| l.get(k).map(String::as_str);
     assert_eq!(get("team"), Some("web"));
     // mrctl's labels win over a service's label of the same key.
@@ -74,6 +82,30 @@ fn container_labels_are_the_services_then_compose_and_identity() {
     assert_eq!(get(labels::DEPENDS_ON), Some("db:service_healthy:false"));
     assert_eq!(get(labels::INSTANCE), Some("alpha"));
     assert_eq!(l.len(), 14);
+}
+
+#[test]
+fn container_labels_record_the_image_the_env_files_and_dependency_restarts() {
+    let (p, svc) = web(concat!(
+        "    depends_on:\n",
+        "      db: {condition: service_started, restart: true}\n",
+        "      cache: {condition: service_healthy}\n",
+        "  db:\n    image: busybox\n",
+        "  cache:\n    image: busybox\n    healthcheck: {test: [CMD, 'true']}\n",
+    ));
+    let mut o = opts();
+    o.env_files = vec![PathBuf::from("/srv/.instances/alpha/.env")];
+    let stamp = Stamp {
+        hash: "h".into(),
+        image_id: Some("sha256:abc".into()),
+    };
+    let l = container_labels(&p, &svc, &stamp, &o);
+    assert_eq!(l[labels::IMAGE], "sha256:abc");
+    assert_eq!(l[labels::ENVIRONMENT_FILE], "/srv/.instances/alpha/.env");
+    assert_eq!(
+        l[labels::DEPENDS_ON],
+        "db:service_started:true,cache:service_healthy:false"
+    );
 }
 
 #[test]
@@ -275,7 +307,7 @@ fn the_whole_body() {
         "    working_dir: /w\n    stop_signal: SIGINT\n    stop_grace_period: 3s\n",
         "    expose: ['9000']\n",
     ));
-    let body = container_body(&p, &svc, "h1", &opts());
+    let body = container_body(&p, &svc, &stamp("h1"), &opts());
     assert_eq!(body.image.as_deref(), Some("busybox"));
     assert_eq!(body.cmd, Some(strings(&["sleep", "60"])));
     assert_eq!(body.entrypoint, Some(strings(&["/bin/sh", "-c"])));
@@ -287,13 +319,16 @@ fn the_whole_body() {
     assert_eq!(body.stop_signal.as_deref(), Some("SIGINT"));
     assert_eq!(body.stop_timeout, Some(3));
     assert_eq!(body.healthcheck, None);
-    assert_eq!(body.labels, Some(container_labels(&p, &svc, "h1", &opts())));
+    assert_eq!(
+        body.labels,
+        Some(container_labels(&p, &svc, &stamp("h1"), &opts()))
+    );
     assert_eq!(body.host_config, Some(host_config(&p, &svc, &opts())));
     assert_eq!(body.networking_config, networking_config(&p, &svc));
     // Without a grace period, none: the engine's default is compose's ten
     // seconds.
     let (p, bare) = web("");
-    let body = container_body(&p, &bare, "h1", &opts());
+    let body = container_body(&p, &bare, &stamp("h1"), &opts());
     assert_eq!(body.stop_timeout, None);
     assert_eq!(body.exposed_ports, None);
     assert_eq!(body.env, Some(Vec::new()));
@@ -330,6 +365,10 @@ fn networks_and_volumes_carry_their_key_and_own_labels() {
     assert_eq!(vl[labels::VOLUME], "data");
     assert_eq!(vl["keep"], "yes");
     assert_eq!(vl[labels::STACK_ID], "id-1");
+    // The config hashes docker compose compares: theirs, exactly.
+    let hashes = p.config_hashes();
+    assert_eq!(nl[labels::CONFIG_HASH], hashes.networks["back"]);
+    assert_eq!(vl[labels::CONFIG_HASH], hashes.volumes["data"]);
 }
 
 #[test]
@@ -337,7 +376,7 @@ fn settings_go_to_the_host_config_and_the_config() {
     let p = project(
         "services:\n  app:\n    image: busybox\n    privileged: true\n    init: false\n    tty: true\n    stdin_open: true\n    read_only: true\n    cap_add: [NET_ADMIN]\n    dns: 1.1.1.1\n    shm_size: 1m\n    sysctls: [\"net.ipv4.ip_forward=1\"]\n    tmpfs: [\"/run\", \"/tmp:size=1m\"]\n    memswap_limit: 2m\n    domainname: example.org\n    cpu_shares: 512\n    cpuset: \"0-1\"\n    blkio_config: {weight: 300}\n",
     );
-    let body = container_body(&p, &p.services["app"], "h", &opts());
+    let body = container_body(&p, &p.services["app"], &stamp("h"), &opts());
     let hc = body.host_config.unwrap();
     assert_eq!(hc.privileged, Some(true));
     assert_eq!(hc.init, Some(false));
@@ -358,7 +397,7 @@ fn settings_go_to_the_host_config_and_the_config() {
     assert_eq!(body.domainname.as_deref(), Some("example.org"));
     // Unset settings stay unset: the engine's defaults apply.
     let plain = project("services:\n  app:\n    image: busybox\n");
-    let hc = container_body(&plain, &plain.services["app"], "h", &opts())
+    let hc = container_body(&plain, &plain.services["app"], &stamp("h"), &opts())
         .host_config
         .unwrap();
     assert_eq!((hc.privileged, hc.init, hc.tmpfs), (None, None, None));

@@ -67,6 +67,9 @@ pub struct UpOptions {
     /// The stack directory's identity and the instance, for mrctl's labels.
     pub identity: crate::identity::Identity,
     pub instance: String,
+    /// The env files the compose command `mrctl info` prints passes
+    /// (`--env-file`), for compose's label of them.
+    pub env_files: Vec<std::path::PathBuf>,
     /// Build the images of services with `build:` even when they exist.
     pub build: bool,
 }

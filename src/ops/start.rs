@@ -75,6 +75,12 @@ pub async fn start(
         timeout: spec.timeout,
         identity,
         instance: name.to_string(),
+        // The env file the compose command `mrctl info` prints passes.
+        // The env files the compose command names, in its order.
+        env_files: crate::ops::instance::stack_env_file(stack)
+            .into_iter()
+            .chain([crate::render::InstanceFiles::in_dir(stack.instance_dir(name)).env])
+            .collect(),
         build: spec.build,
     };
     engine

@@ -16,6 +16,7 @@ mod engine_compare;
 mod engine_layers;
 mod examples;
 mod hostile;
+mod interchange;
 mod interrupted;
 mod json_output;
 mod operate;
