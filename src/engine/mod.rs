@@ -27,6 +27,7 @@ pub mod owned;
 mod plan;
 mod ready;
 mod translate;
+mod translate_more;
 mod up;
 mod volumes;
 

@@ -184,8 +184,8 @@ fn healthcheck(h: Option<&Healthcheck>) -> Option<HealthConfig> {
         interval: ms_to_ns(h.interval_ms),
         timeout: ms_to_ns(h.timeout_ms),
         start_period: ms_to_ns(h.start_period_ms),
+        start_interval: ms_to_ns(h.start_interval_ms),
         retries: h.retries,
-        ..Default::default()
     })
 }
 
@@ -205,6 +205,9 @@ pub(super) fn endpoint(svc: &Service, aliases: &[String]) -> EndpointSettings {
 /// twin `dedupe_network` keeps is the one it joins. (API 1.41 attaches one
 /// network at create; the others are connected after it.)
 fn network_mode(project: &Project, svc: &Service) -> Option<String> {
+    if let Some(mode) = &svc.settings.network_mode {
+        return Some(super::translate_more::network_mode(project, mode));
+    }
     svc.networks
         .keys()
         .next()
@@ -219,7 +222,11 @@ fn networking_config(project: &Project, svc: &Service) -> Option<NetworkingConfi
         .map(|(key, aliases)| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 project.networks[key].name.clone(),
-                endpoint(svc, aliases),
+                EndpointSettings {
+                    links: super::translate_more::links(project, svc),
+                    mac_address: svc.settings.mac_address.clone(),
+                    ..endpoint(svc, aliases)
+                },
             )])),
         })
 }
@@ -253,7 +260,8 @@ fn host_config(project: &Project, svc: &Service, opts: &UpOptions) -> HostConfig
         pids_limit: svc.limits.pids,
         ulimits: ulimits(svc),
         network_mode: network_mode(project, svc),
-        ..settings(&svc.settings)
+        volumes_from: super::translate_more::volumes_from(project, svc),
+        ..super::translate_more::settings_more(&svc.settings, settings(&svc.settings))
     }
 }
 
