@@ -100,6 +100,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     // Accepted, then refused with their reason by name (see
     // `settings_more::REFUSED`).
     "use_api_socket",
+    "pull_refresh_after",
     "post_start",
     "pre_stop",
     "credential_spec",

@@ -34,6 +34,10 @@ pub(super) const REFUSED: &[(&str, &str)] = &[
         "models are served by Docker Model Runner, which the engine's API does not manage",
     ),
     (
+        "pull_refresh_after",
+        "it only applies to `pull_policy: refresh`, which mrctl does not support",
+    ),
+    (
         "use_api_socket",
         "it hands the container the engine's socket and the user's registry credentials; bind-mount /var/run/docker.sock explicitly if that is meant",
     ),

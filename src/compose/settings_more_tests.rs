@@ -112,6 +112,7 @@ fn keys_mrctl_does_not_run_are_refused_with_the_reason() {
         ("provider", "{type: model}", "compose plugin"),
         ("models", "[llm]", "Docker Model Runner"),
         ("use_api_socket", "true", "registry credentials"),
+        ("pull_refresh_after", "1h", "pull_policy: refresh"),
     ] {
         let e = err(&format!("    {key}: {value}\n"));
         assert!(
