@@ -308,6 +308,12 @@ pub struct Settings {
     /// GPU device requests.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gpus: Vec<Gpu>,
+    /// Commands run in the container after it starts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    /// Commands run in the container before it is stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     /// Whether `up` attaches to the service's output; mrctl never attaches,
     /// so it changes nothing that runs (kept for `config`).
     #[serde(skip)]
@@ -337,6 +343,17 @@ impl BlkioDevices {
             && self.device_read_iops.is_empty()
             && self.device_write_iops.is_empty()
     }
+}
+
+/// A lifecycle hook: a command run in the service's container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Hook {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub working_dir: Option<String>,
+    /// A variable without a value is passed as a bare name.
+    pub environment: IndexMap<String, Option<String>>,
 }
 
 /// One GPU request (`gpus: all` is one with count -1).

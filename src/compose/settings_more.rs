@@ -14,14 +14,6 @@ use crate::units::parse_bytes;
 /// run, each with the reason (a service with one is refused by name).
 pub(super) const REFUSED: &[(&str, &str)] = &[
     (
-        "post_start",
-        "lifecycle hooks are not run by mrctl; run the command from the service's entrypoint instead",
-    ),
-    (
-        "pre_stop",
-        "lifecycle hooks are not run by mrctl; handle the stop signal in the service instead",
-    ),
-    (
         "credential_spec",
         "it configures a Windows container's managed service account, and mrctl runs Linux containers",
     ),
@@ -137,6 +129,8 @@ pub(super) fn more(svc: &Map<String, Value>, s: &mut Settings) -> R<()> {
         }
     }
     s.gpus = gpus(svc.get("gpus"))?;
+    s.post_start = hooks(svc.get("post_start"), "post_start")?;
+    s.pre_stop = hooks(svc.get("pre_stop"), "pre_stop")?;
     s.attach = match svc.get("attach") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
@@ -294,6 +288,81 @@ fn gpus(v: Option<&Value>) -> R<Vec<Gpu>> {
                 device_ids: list(g, "device_ids")?,
                 capabilities: list(g, "capabilities")?,
                 options: string_map(g.get("options"), "gpus.options")?,
+            })
+        })
+        .collect()
+}
+
+/// A list of hooks: `{command, user, privileged, working_dir, environment}`.
+fn hooks(v: Option<&Value>, key: &str) -> R<Vec<Hook>> {
+    let items = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(format!("`{key}` must be a list, not {}", kind(other))),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(h) = item else {
+                return Err(format!(
+                    "`{key}` entries must be mappings, not {}",
+                    kind(item)
+                ));
+            };
+            const KEYS: &[&str] = &[
+                "command",
+                "user",
+                "privileged",
+                "working_dir",
+                "environment",
+            ];
+            if let Some(k) = h.keys().find(|k| !KEYS.contains(&k.as_str())) {
+                return Err(format!("`{key}`: key `{k}` is not a hook setting"));
+            }
+            let command = command(h.get("command"), &format!("{key}.command"))?
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| format!("`{key}` entries need a `command`"))?;
+            let privileged = match h.get("privileged") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(Value::String(t)) if t == "true" || t == "false" => t == "true",
+                Some(other) => {
+                    return Err(format!(
+                        "`{key}.privileged` must be true or false, not {}",
+                        kind(other)
+                    ));
+                }
+            };
+            let mut environment = indexmap::IndexMap::new();
+            match h.get("environment") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(m)) => {
+                    for (k, v) in m {
+                        environment.insert(k.clone(), scalar(v));
+                    }
+                }
+                Some(Value::Array(items)) => {
+                    for i in items {
+                        let t = scalar(i).unwrap_or_default();
+                        match t.split_once('=') {
+                            Some((k, v)) => environment.insert(k.to_string(), Some(v.to_string())),
+                            None => environment.insert(t, None),
+                        };
+                    }
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "`{key}.environment` must be a mapping or a list, not {}",
+                        kind(other)
+                    ));
+                }
+            }
+            Ok(Hook {
+                command,
+                user: opt_string(h, "user")?,
+                privileged,
+                working_dir: opt_string(h, "working_dir")?,
+                environment,
             })
         })
         .collect()

@@ -98,16 +98,6 @@ fn bad_values_name_the_service_and_the_key() {
 #[test]
 fn keys_mrctl_does_not_run_are_refused_with_the_reason() {
     for (key, value, why) in [
-        (
-            "post_start",
-            "[{command: echo hi}]",
-            "lifecycle hooks are not run by mrctl",
-        ),
-        (
-            "pre_stop",
-            "[{command: echo bye}]",
-            "lifecycle hooks are not run by mrctl",
-        ),
         ("credential_spec", "{file: spec.json}", "Windows container"),
         ("provider", "{type: model}", "compose plugin"),
         ("models", "[llm]", "Docker Model Runner"),
@@ -214,5 +204,34 @@ fn a_service_without_the_new_keys_keeps_its_hash() {
         "start_interval",
     ] {
         assert!(!json.contains(key), "{key} in {json}");
+    }
+}
+
+#[test]
+fn post_start_hooks_take_a_command_user_directory_and_environment() {
+    let p = load(concat!(
+        "services:\n  app:\n    image: x\n    post_start:\n",
+        "      - command: echo \"a b\"\n        user: root\n        working_dir: /tmp\n",
+        "        environment: [X=1, Y]\n",
+        "      - command: [sh, -c, \"true\"]\n        privileged: true\n",
+    ))
+    .unwrap();
+    let hooks = &p.services["app"].settings.post_start;
+    assert_eq!(hooks[0].command, ["echo", "a b"]);
+    assert_eq!(hooks[0].user.as_deref(), Some("root"));
+    assert_eq!(hooks[0].working_dir.as_deref(), Some("/tmp"));
+    assert_eq!(hooks[0].environment["X"].as_deref(), Some("1"));
+    assert_eq!(hooks[0].environment["Y"], None);
+    assert!(!hooks[0].privileged && hooks[1].privileged);
+    for (body, want) in [
+        ("[{user: root}]", "`post_start` entries need a `command`"),
+        (
+            "[{command: x, when: later}]",
+            "`post_start`: key `when` is not a hook setting",
+        ),
+        ("echo", "`post_start` must be a list"),
+    ] {
+        let e = err(&format!("    post_start: {body}\n"));
+        assert!(e.contains(want), "{body}: {e}");
     }
 }

@@ -18,6 +18,7 @@ mod converge;
 mod drift;
 mod exec;
 mod holders;
+mod hooks;
 mod images;
 mod limits;
 mod logs;

@@ -145,3 +145,71 @@ volumes:
     assert!(running >= 5, "{ps}");
     t.f.run(&["clean", "s", "--yes"]).success();
 }
+
+#[test]
+fn lifecycle_hooks_run_around_start_and_stop_and_a_failing_one_fails_it() {
+    let compose = r#"services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    post_start:
+      - command: ["sh", "-c", "echo \"$$GREETING from $$(pwd) as $$(id -u)\" > /tmp/hooked"]
+        user: "0"
+        working_dir: /etc
+        environment:
+          GREETING: hello
+      - command: ["sh", "-c", "cat /tmp/hooked >> /tmp/twice"]
+    pre_stop:
+      - command: ["sh", "-c", "echo stopping >> /tmp/twice"]
+"#;
+    let Some(t) = EngineTest::new("post_start_hooks", &[], compose, "") else {
+        return;
+    };
+    t.f.run(&["create", "s"]).success();
+    t.f.run(&["start", "s"]).success();
+    let container = format!("{}-s-app-1", t.stack);
+    let out = docker(&["exec", &container, "cat", "/tmp/twice"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from /etc as 0\n"
+    );
+    // The pre_stop hook ran before the stop; the start after it ran the
+    // post_start hooks again, in the same container.
+    t.f.run(&["stop", "s"]).success();
+    t.f.run(&["start", "s"]).success();
+    let out = docker(&["exec", &container, "cat", "/tmp/twice"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from /etc as 0\nstopping\nhello from /etc as 0\n"
+    );
+    // A failing pre_stop hook aborts the stop, naming the hook.
+    t.f.write(
+        "docker-compose.yml",
+        &compose.replace("echo stopping >> /tmp/twice", "exit 4"),
+    );
+    let run = t.f.run(&["stop", "s"]);
+    assert_ne!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "has a pre_stop hook `sh -c exit 4` that exited with status 4, so it was not stopped"
+        ),
+        "{run:#?}"
+    );
+    let out = docker(&["inspect", "--format", "{{.State.Running}}", &container]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "true");
+    t.f.write("docker-compose.yml", compose);
+    t.f.run(&["clean", "s", "--yes"]).success();
+
+    let failing = compose.replace("cat /tmp/hooked >> /tmp/twice", "echo broken >&2; exit 3");
+    t.f.write("docker-compose.yml", &failing);
+    t.f.run(&["create", "f"]).success();
+    let run = t.f.run(&["start", "f"]);
+    assert_ne!(run.code, 0, "{run:#?}");
+    let err = run.stderr;
+    assert!(
+        err.contains("service `app` of instance `f` has a post_start hook `sh -c echo broken >&2; exit 3` that exited with status 3")
+            && err.contains("broken"),
+        "{err}"
+    );
+    t.f.run(&["clean", "f", "--yes"]).success();
+}

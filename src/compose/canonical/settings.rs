@@ -174,6 +174,32 @@ fn more(s: &crate::compose::Settings, out: &mut Map<String, Value>) {
             out.insert(key.into(), json!(list));
         }
     }
+    for (key, list) in [("post_start", &s.post_start), ("pre_stop", &s.pre_stop)] {
+        if list.is_empty() {
+            continue;
+        }
+        let hooks = list
+            .iter()
+            .map(|h| {
+                let mut o = Map::new();
+                o.insert("command".into(), json!(h.command));
+                if let Some(u) = &h.user {
+                    o.insert("user".into(), u.clone().into());
+                }
+                if h.privileged {
+                    o.insert("privileged".into(), true.into());
+                }
+                if let Some(w) = &h.working_dir {
+                    o.insert("working_dir".into(), w.clone().into());
+                }
+                if !h.environment.is_empty() {
+                    o.insert("environment".into(), json!(h.environment));
+                }
+                Value::Object(o)
+            })
+            .collect();
+        out.insert(key.into(), Value::Array(hooks));
+    }
     if let Some(a) = s.attach {
         out.insert("attach".into(), a.into());
     }
