@@ -213,3 +213,51 @@ fn lifecycle_hooks_run_around_start_and_stop_and_a_failing_one_fails_it() {
     );
     t.f.run(&["clean", "f", "--yes"]).success();
 }
+
+/// The engine's API version, as `major.minor` numbers.
+fn api_version() -> (u32, u32) {
+    let out = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.trim().split('.').map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+#[test]
+fn a_setting_the_engines_api_cannot_carry_stops_the_start_before_anything_is_made() {
+    let compose = r#"services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD", "true"]
+      start_interval: 2s
+"#;
+    let Some(t) = EngineTest::new("api_gate", &[], compose, "") else {
+        return;
+    };
+    t.f.run(&["create", "s"]).success();
+    let run = t.f.run(&["start", "s"]);
+    if api_version() >= (1, 44) {
+        assert_eq!(run.code, 0, "{run:#?}");
+    } else {
+        assert_ne!(run.code, 0, "{run:#?}");
+        assert!(
+            run.stderr.contains(
+                "service `app`: `healthcheck.start_interval` needs engine API 1.44 (Docker Engine 25 or later)"
+            ),
+            "{run:#?}"
+        );
+        // Nothing was made: no container, no network.
+        let project = format!("{}-s", t.stack);
+        for what in ["ps", "network"] {
+            let args: Vec<&str> = match what {
+                "ps" => vec!["ps", "-aq", "--filter"],
+                _ => vec!["network", "ls", "-q", "--filter"],
+            };
+            let filter = format!("label=com.docker.compose.project={project}");
+            let out = docker(&[args.as_slice(), &[filter.as_str()]].concat());
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "{what}");
+        }
+    }
+    t.f.run(&["clean", "s", "--yes"]).success();
+}
