@@ -135,6 +135,25 @@ pub(super) fn settings_more(s: &Settings, base: HostConfig) -> HostConfig {
     }
 }
 
+/// The services whose container a service's container holds by id once
+/// created: the one whose network namespace it joins, those it takes
+/// volumes from. (A link names the container, and follows the name.)
+pub(crate) fn held_services(s: &Settings) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("service:"))
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for v in &s.volumes_from {
+        if !v.starts_with("container:") {
+            out.push(v.split(':').next().unwrap_or(v).to_string());
+        }
+    }
+    out
+}
+
 /// `major.minor` of an API version (`1.41`).
 fn version(v: &str) -> (u32, u32) {
     let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));

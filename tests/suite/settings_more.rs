@@ -261,3 +261,57 @@ fn a_setting_the_engines_api_cannot_carry_stops_the_start_before_anything_is_mad
     }
     t.f.run(&["clean", "s", "--yes"]).success();
 }
+
+#[test]
+fn a_container_in_another_services_namespace_follows_it_when_it_is_made_again() {
+    let compose = r#"services:
+  db:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    environment:
+      GENERATION: "1"
+  side:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    network_mode: "service:db"
+"#;
+    let Some(t) = EngineTest::new("namespace_follows", &[], compose, "") else {
+        return;
+    };
+    t.f.run(&["create", "s"]).success();
+    t.f.run(&["start", "s"]).success();
+    let id = |svc: &str| {
+        let out = docker(&[
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            &format!("{}-s-{svc}-1", t.stack),
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let mode = || {
+        let out = docker(&[
+            "inspect",
+            "--format",
+            "{{.HostConfig.NetworkMode}}",
+            &format!("{}-s-side-1", t.stack),
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(mode(), format!("container:{}", id("db")));
+    t.f.write(
+        "docker-compose.yml",
+        &compose.replace("GENERATION: \"1\"", "GENERATION: \"2\""),
+    );
+    t.f.run(&["start", "s"]).success();
+    // db was made again, and side with it, in the new db's namespace.
+    assert_eq!(mode(), format!("container:{}", id("db")));
+    let out = docker(&[
+        "inspect",
+        "--format",
+        "{{.State.Running}}",
+        &format!("{}-s-side-1", t.stack),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "true");
+    t.f.run(&["clean", "s", "--yes"]).success();
+}
