@@ -368,9 +368,9 @@ fn hooks(v: Option<&Value>, key: &str) -> R<Vec<Hook>> {
         .collect()
 }
 
-/// `develop:` in compose's canonical form: each watch rule's `path` made
-/// absolute (it was, on load, if relative it is against the project
-/// directory) and an `exec` with its command as a list.
+/// `develop:` in compose's canonical form: each watch rule with an `exec`
+/// whose command is a list (or null). Loading made each rule's `path`
+/// absolute, against the project directory.
 fn develop(d: &Map<String, Value>) -> R<Value> {
     let mut out = d.clone();
     if let Some(watch) = d.get("watch") {

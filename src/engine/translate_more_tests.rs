@@ -157,3 +157,53 @@ fn the_api_version_gate_names_the_service_the_key_and_the_version() {
     let p = project("services:\n  app:\n    image: x\n");
     assert_eq!(api_gate(&p, "1.24"), Ok(()));
 }
+
+fn opts() -> crate::engine::up::UpOptions {
+    crate::engine::up::UpOptions {
+        timeout: std::time::Duration::from_secs(1),
+        identity: crate::identity::Identity {
+            stack: "shop".into(),
+            id: "id-1".into(),
+            dir: std::path::PathBuf::from("/srv"),
+        },
+        instance: "alpha".into(),
+        build: false,
+    }
+}
+
+#[test]
+fn the_create_body_carries_them() {
+    use crate::engine::translate::container_body;
+    let p = project(concat!(
+        "services:\n  db:\n    image: x\n",
+        "  side:\n    image: x\n    network_mode: service:db\n    uts: host\n",
+        "    volumes_from: [\"db:ro\"]\n",
+        "  app:\n    image: x\n    links: [db]\n    mac_address: 02:42:ac:11:65:43\n",
+        "    healthcheck: {test: [CMD, \"true\"], start_interval: 2s}\n",
+    ));
+    let side = container_body(&p, &p.services["side"], "h", &opts());
+    let host = side.host_config.unwrap();
+    assert_eq!(host.network_mode.as_deref(), Some("container:p-db-1"));
+    assert_eq!(host.volumes_from, Some(vec!["p-db-1:ro".to_string()]));
+    assert_eq!(host.uts_mode.as_deref(), Some("host"));
+    // It joins no network of the project.
+    assert!(side.networking_config.is_none());
+    let app = container_body(&p, &p.services["app"], "h", &opts());
+    let endpoints = app.networking_config.unwrap().endpoints_config.unwrap();
+    let endpoint = &endpoints["p_default"];
+    assert_eq!(
+        endpoint.links,
+        Some(vec![
+            "p-db-1:db".to_string(),
+            "p-db-1:db-1".to_string(),
+            "p-db-1:p-db-1".to_string(),
+        ])
+    );
+    assert_eq!(endpoint.mac_address.as_deref(), Some("02:42:ac:11:65:43"));
+    assert_eq!(endpoint.aliases, Some(vec!["app".to_string()]));
+    assert_eq!(app.healthcheck.unwrap().start_interval, Some(2_000_000_000));
+    assert_eq!(
+        app.host_config.unwrap().network_mode.as_deref(),
+        Some("p_default")
+    );
+}
