@@ -75,6 +75,7 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
         size: terminal_size(),
         #[cfg(not(unix))]
         size: None,
+        privileged: false,
     };
     let result = ctx.block_on(async {
         let engine = ctx.engine().await?;

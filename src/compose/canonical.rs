@@ -228,26 +228,13 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
             .collect();
         out.insert("volumes".into(), Value::Array(mounts));
     }
-    out.insert("networks".into(), networks(svc, doc));
-    if let Some(Value::Object(deps)) = doc.get("depends_on") {
-        let mut d = Map::new();
-        for (dep, condition) in &svc.depends_on {
-            let spec = deps.get(dep);
-            let mut o = Map::new();
-            o.insert("condition".into(), condition.as_str().into());
-            if let Some(r) = spec.and_then(|s| s.get("restart")) {
-                o.insert("restart".into(), r.clone());
-            }
-            let required = spec
-                .and_then(|s| s.get("required"))
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
-            o.insert("required".into(), required.into());
-            d.insert(dep.clone(), Value::Object(o));
-        }
-        if !d.is_empty() {
-            out.insert("depends_on".into(), Value::Object(d));
-        }
+    // A service in another's network namespace has no networks.
+    if svc.settings.network_mode.is_none() {
+        out.insert("networks".into(), networks(svc, doc));
+    }
+    let deps = depends_on(svc, doc);
+    if !deps.is_empty() {
+        out.insert("depends_on".into(), Value::Object(deps));
     }
     if let Some(h) = &svc.healthcheck {
         out.insert("healthcheck".into(), healthcheck(h, doc));
@@ -331,6 +318,47 @@ fn mount(m: &Mount, doc: Option<&Value>) -> Value {
         }
     }
     Value::Object(o)
+}
+
+/// `depends_on` as written (`required` spelled out; an optional dependency
+/// that is not active kept, as compose prints it), then the services the
+/// service names elsewhere, which compose adds with `restart: true`.
+fn depends_on(svc: &Service, doc: &Map<String, Value>) -> Map<String, Value> {
+    let mut d = Map::new();
+    if let Some(Value::Object(written)) = doc.get("depends_on") {
+        for (dep, spec) in written {
+            let mut o = Map::new();
+            let condition = spec
+                .get("condition")
+                .and_then(Value::as_str)
+                .unwrap_or("service_started");
+            o.insert("condition".into(), condition.into());
+            if let Some(r) = spec.get("restart").and_then(flag) {
+                o.insert("restart".into(), r.into());
+            }
+            let required = spec.get("required").and_then(flag).unwrap_or(true);
+            o.insert("required".into(), required.into());
+            d.insert(dep.clone(), Value::Object(o));
+        }
+    }
+    for (dep, condition) in &svc.depends_on {
+        if !d.contains_key(dep) {
+            d.insert(
+                dep.clone(),
+                json!({"condition": condition.as_str(), "restart": true, "required": true}),
+            );
+        }
+    }
+    d
+}
+
+/// `true`/`false`, written as a boolean or a string.
+fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
+        _ => None,
+    }
 }
 
 fn networks(svc: &Service, doc: &Map<String, Value>) -> Value {

@@ -79,30 +79,49 @@ fn environment(
     Ok(env)
 }
 
-fn depends_on(v: Option<&Value>) -> R<IndexMap<String, Condition>> {
+/// `depends_on`, then the services the service names elsewhere
+/// (`settings_more::implied_dependencies`), which it is started after too.
+/// `restart` and `required` must be booleans; `required: false` is applied
+/// when the project is resolved (a missing optional dependency is skipped).
+fn depends_on(v: Option<&Value>, implied: &[String]) -> R<IndexMap<String, Condition>> {
     let mut out = IndexMap::new();
-    let Some(Value::Object(m)) = v else {
-        return Ok(out);
-    };
-    for (dep, spec) in m {
-        let condition = match spec.get("condition").and_then(Value::as_str) {
-            None | Some("service_started") => Condition::ServiceStarted,
-            Some("service_healthy") => Condition::ServiceHealthy,
-            Some("service_completed_successfully") => Condition::ServiceCompletedSuccessfully,
-            Some(other) => {
-                return Err(format!(
-                    "`depends_on.{dep}.condition`: unknown condition `{other}`"
-                ));
-            }
-        };
-        if let Value::Object(s) = spec {
-            for k in s.keys() {
-                if !["condition", "restart", "required"].contains(&k.as_str()) {
-                    return Err(format!("`depends_on.{dep}`: key `{k}` is not supported"));
+    if let Some(Value::Object(m)) = v {
+        for (dep, spec) in m {
+            let condition = match spec.get("condition").and_then(Value::as_str) {
+                None | Some("service_started") => Condition::ServiceStarted,
+                Some("service_healthy") => Condition::ServiceHealthy,
+                Some("service_completed_successfully") => Condition::ServiceCompletedSuccessfully,
+                Some(other) => {
+                    return Err(format!(
+                        "`depends_on.{dep}.condition`: unknown condition `{other}`"
+                    ));
+                }
+            };
+            if let Value::Object(s) = spec {
+                for (k, v) in s {
+                    match k.as_str() {
+                        "condition" => {}
+                        "restart" | "required" => {
+                            if !matches!(v, Value::Bool(_))
+                                && !matches!(v.as_str(), Some("true" | "false"))
+                            {
+                                return Err(format!(
+                                    "`depends_on.{dep}.{k}` must be true or false, not {}",
+                                    kind(v)
+                                ));
+                            }
+                        }
+                        _ => {
+                            return Err(format!("`depends_on.{dep}`: key `{k}` is not supported"));
+                        }
+                    }
                 }
             }
+            out.insert(dep.clone(), condition);
         }
-        out.insert(dep.clone(), condition);
+    }
+    for dep in implied {
+        out.entry(dep.clone()).or_insert(Condition::ServiceStarted);
     }
     Ok(out)
 }
@@ -204,6 +223,13 @@ pub fn service(
             "`container_name`: `{cn}` is not a valid container name"
         ));
     }
+    let settings = settings(svc)?;
+    // A service in another's network namespace joins no network itself.
+    let networks = if settings.network_mode.is_some() {
+        IndexMap::new()
+    } else {
+        service_networks(svc.get("networks"))?
+    };
     Ok(Service {
         name: name.to_string(),
         image,
@@ -214,10 +240,13 @@ pub fn service(
         ports: ports(svc.get("ports"))?,
         expose,
         mounts: mounts(svc.get("volumes"), volumes)?,
-        networks: service_networks(svc.get("networks"))?,
-        depends_on: depends_on(svc.get("depends_on"))?,
+        networks,
+        depends_on: depends_on(
+            svc.get("depends_on"),
+            &super::settings_more::implied_dependencies(&settings),
+        )?,
         healthcheck: healthcheck(svc.get("healthcheck"))?,
-        labels: string_map(svc.get("labels"), "labels")?,
+        labels: super::settings_more::labels(svc, lookup)?,
         restart: restart(opt_string(svc, "restart")?)?,
         container_name: opt_string(svc, "container_name")?,
         hostname: opt_string(svc, "hostname")?,
@@ -229,7 +258,7 @@ pub fn service(
         ulimits: ulimits(svc.get("ulimits"))?,
         profiles,
         pull_policy,
-        settings: settings(svc)?,
+        settings,
         limits: limits(svc)?,
     })
 }

@@ -301,6 +301,7 @@ pub(super) fn healthcheck(v: Option<&Value>) -> R<Option<Healthcheck>> {
             timeout_ms: None,
             start_period_ms: None,
             retries: None,
+            start_interval_ms: None,
         }));
     }
     let test = match m.get("test") {
@@ -342,6 +343,7 @@ pub(super) fn healthcheck(v: Option<&Value>) -> R<Option<Healthcheck>> {
         timeout_ms: duration_ms(m.get("timeout"), "healthcheck.timeout")?,
         start_period_ms: duration_ms(m.get("start_period"), "healthcheck.start_period")?,
         retries,
+        start_interval_ms: duration_ms(m.get("start_interval"), "healthcheck.start_interval")?,
     }))
 }
 

@@ -78,6 +78,34 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cpu_quota",
     "cpuset",
     "blkio_config",
+    "network_mode",
+    "links",
+    "external_links",
+    "volumes_from",
+    "cpu_rt_runtime",
+    "cpu_rt_period",
+    "cpu_count",
+    "cpu_percent",
+    "storage_opt",
+    "mac_address",
+    "annotations",
+    "attach",
+    "uts",
+    "cgroup",
+    "device_cgroup_rules",
+    "isolation",
+    "label_file",
+    "gpus",
+    "develop",
+    // Accepted, then refused with their reason by name (see
+    // `settings_more::REFUSED`).
+    "use_api_socket",
+    "pull_refresh_after",
+    "post_start",
+    "pre_stop",
+    "credential_spec",
+    "provider",
+    "models",
 ];
 
 /// One parsed compose file, interpolated and normalised.
@@ -342,14 +370,14 @@ fn normalize_service(
     svc: &mut Map<String, Value>,
     working_dir: &Path,
 ) -> std::result::Result<(), String> {
-    for key in ["environment", "labels", "sysctls"] {
+    for key in ["environment", "labels", "sysctls", "annotations"] {
         if let Some(v) = svc.get(key) {
             let m = list_to_map(v, key, '=')?;
             svc.insert(key.into(), m);
         }
     }
     // A single string where compose also takes a list.
-    for key in ["dns", "dns_search", "tmpfs"] {
+    for key in ["dns", "dns_search", "tmpfs", "label_file"] {
         if let Some(Value::String(s)) = svc.get(key) {
             let one = Value::Array(vec![Value::String(s.clone())]);
             svc.insert(key.into(), one);
@@ -393,6 +421,22 @@ fn normalize_service(
             }
         }
         svc.insert("build".into(), Value::Object(build));
+    }
+    // Paths of label files and of watched directories are the project
+    // directory's.
+    if let Some(Value::Array(files)) = svc.get_mut("label_file") {
+        for f in files.iter_mut() {
+            if let Value::String(p) = f {
+                *p = absolutize(p, working_dir);
+            }
+        }
+    }
+    if let Some(Value::Array(rules)) = svc.get_mut("develop").and_then(|d| d.get_mut("watch")) {
+        for rule in rules.iter_mut() {
+            if let Some(Value::String(p)) = rule.get_mut("path") {
+                *p = absolutize(p, working_dir);
+            }
+        }
     }
     if let Some(v) = svc.get("extra_hosts") {
         let list: Vec<Value> = match v {

@@ -11,6 +11,7 @@ mod load;
 mod merge;
 pub mod model;
 mod settings;
+mod settings_more;
 
 use std::path::{Path, PathBuf};
 
@@ -207,6 +208,7 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
             "no services to run (none defined, or all behind inactive profiles)".into(),
         ));
     }
+    let warnings = skip_optional_dependencies(&mut services, &merged);
     let mut used_networks: IndexMap<String, Network> = IndexMap::new();
     for svc in services.values() {
         for dep in svc.depends_on.keys() {
@@ -267,12 +269,45 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
         networks: used_networks,
         volumes: used_volumes,
         unset_variables: unset,
+        warnings,
         waves: Vec::new(),
         document: merged,
     };
     project.waves = waves(&project).map_err(err)?;
     canonical::mark_short_volumes(&mut project.document, texts, &lookup);
     Ok(project)
+}
+
+/// Drops each dependency marked `required: false` on a service that is
+/// defined but not active (behind a profile), as compose does, and says so.
+fn skip_optional_dependencies(
+    services: &mut IndexMap<String, Service>,
+    merged: &Map<String, Value>,
+) -> Vec<String> {
+    let defined = merged.get("services").and_then(Value::as_object);
+    let active: Vec<String> = services.keys().cloned().collect();
+    let mut warnings = Vec::new();
+    for svc in services.values_mut() {
+        let written = defined
+            .and_then(|d| d.get(&svc.name))
+            .and_then(|s| s.get("depends_on"));
+        svc.depends_on.retain(|dep, _| {
+            let optional = written
+                .and_then(|w| w.get(dep))
+                .and_then(|d| d.get("required"))
+                .is_some_and(|r| *r == false || *r == "false");
+            let skip =
+                optional && !active.contains(dep) && defined.is_some_and(|d| d.contains_key(dep));
+            if skip {
+                warnings.push(format!(
+                    "service `{}`: optional dependency `{dep}` is not active; starting without it",
+                    svc.name
+                ));
+            }
+            !skip
+        });
+    }
+    warnings
 }
 
 fn valid_service_name(name: &str) -> bool {

@@ -23,6 +23,9 @@ pub struct Project {
     pub volumes: IndexMap<String, Volume>,
     /// Variables used but not set (each becomes an empty string, as in compose).
     pub unset_variables: Vec<String>,
+    /// What resolving skipped and the user should hear about (an optional
+    /// dependency that is not active).
+    pub warnings: Vec<String>,
     /// The services in dependency waves (see `compose::waves`), computed
     /// once when the project is resolved: start goes through them in
     /// order, stop in reverse.
@@ -121,6 +124,9 @@ pub struct Healthcheck {
     pub timeout_ms: Option<u64>,
     pub start_period_ms: Option<u64>,
     pub retries: Option<i64>,
+    /// The probe interval during the start period (engine API 1.44).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -255,9 +261,111 @@ pub struct Settings {
     pub cpu_quota: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpuset: Option<String>,
-    /// `blkio_config.weight` (the other block I/O keys are refused by name).
+    /// `blkio_config.weight`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blkio_weight: Option<i64>,
+    /// `blkio_config`'s per-device weights and throttles.
+    #[serde(skip_serializing_if = "BlkioDevices::is_empty")]
+    pub blkio_devices: BlkioDevices,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<i64>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub storage_opt: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub annotations: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    /// `host` or `private`: the cgroup namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    /// Only `default` (the others are Windows isolation modes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
+    /// `host`, `none`, `bridge`, `service:NAME` or `container:NAME`, as
+    /// written; a service with it joins none of the project's networks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// `SERVICE[:ALIAS]`, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    /// `CONTAINER[:ALIAS]`, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
+    /// `SERVICE[:MODE]` or `container:NAME[:MODE]`, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    /// GPU device requests.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<Gpu>,
+    /// Commands run in the container after it starts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    /// Commands run in the container before it is stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
+    /// Whether `up` attaches to the service's output; mrctl never attaches,
+    /// so it changes nothing that runs (kept for `config`).
+    #[serde(skip)]
+    pub attach: Option<bool>,
+    /// `develop:` (for `docker compose watch`; not used by `up`), in
+    /// compose's canonical form, for `config`.
+    #[serde(skip)]
+    pub develop: Option<serde_json::Value>,
+}
+
+/// `blkio_config`'s device lists: weights, and rates in bytes or
+/// operations per second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BlkioDevices {
+    pub weight_device: Vec<(String, i64)>,
+    pub device_read_bps: Vec<(String, i64)>,
+    pub device_write_bps: Vec<(String, i64)>,
+    pub device_read_iops: Vec<(String, i64)>,
+    pub device_write_iops: Vec<(String, i64)>,
+}
+
+impl BlkioDevices {
+    pub fn is_empty(&self) -> bool {
+        self.weight_device.is_empty()
+            && self.device_read_bps.is_empty()
+            && self.device_write_bps.is_empty()
+            && self.device_read_iops.is_empty()
+            && self.device_write_iops.is_empty()
+    }
+}
+
+/// A lifecycle hook: a command run in the service's container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Hook {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub working_dir: Option<String>,
+    /// A variable without a value is passed as a bare name.
+    pub environment: IndexMap<String, Option<String>>,
+}
+
+/// One GPU request (`gpus: all` is one with count -1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Gpu {
+    pub driver: Option<String>,
+    /// -1 for all.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub options: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

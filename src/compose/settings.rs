@@ -138,7 +138,7 @@ pub(super) fn settings(svc: &Map<String, Value>) -> R<Settings> {
             }
         }
     };
-    Ok(Settings {
+    let mut s = Settings {
         privileged: flag("privileged")?.unwrap_or(false),
         init: flag("init")?,
         tty: flag("tty")?.unwrap_or(false),
@@ -173,33 +173,29 @@ pub(super) fn settings(svc: &Map<String, Value>) -> R<Settings> {
         cpu_quota: int("cpu_quota", -1, i64::MAX)?,
         cpuset: opt_string(svc, "cpuset")?,
         blkio_weight: blkio_weight(svc.get("blkio_config"))?,
-    })
+        ..Default::default()
+    };
+    super::settings_more::more(svc, &mut s)?;
+    Ok(s)
 }
 
-/// `blkio_config: {weight: N}`; the device-specific keys are refused by name.
+/// `blkio_config: {weight: N}` (the device lists are `settings_more`'s).
 fn blkio_weight(v: Option<&Value>) -> R<Option<i64>> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => {
-            if let Some(k) = m.keys().find(|k| *k != "weight") {
-                return Err(format!("`blkio_config.{k}` is not supported by mrctl"));
+        Some(Value::Object(m)) => match m.get("weight") {
+            None | Some(Value::Null) => Ok(None),
+            Some(w) => {
+                let text = scalar(w).unwrap_or_default();
+                text.parse::<i64>()
+                    .ok()
+                    .filter(|n| (10..=1000).contains(n) || *n == 0)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        format!("`blkio_config.weight`: `{text}` is not a weight from 10 to 1000")
+                    })
             }
-            match m.get("weight") {
-                None | Some(Value::Null) => Ok(None),
-                Some(w) => {
-                    let text = scalar(w).unwrap_or_default();
-                    text.parse::<i64>()
-                        .ok()
-                        .filter(|n| (10..=1000).contains(n) || *n == 0)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            format!(
-                                "`blkio_config.weight`: `{text}` is not a weight from 10 to 1000"
-                            )
-                        })
-                }
-            }
-        }
+        },
         Some(other) => Err(format!(
             "`blkio_config` must be a mapping, not {}",
             kind(other)

@@ -254,19 +254,23 @@ fn override_file_merges() {
 fn unsupported_keys_name_file_service_and_key() {
     let f = Files::new(&[(
         "c.yml",
-        "services:\n  web:\n    storage_opt: {size: 1G}\n    image: x\n",
+        "services:\n  web:\n    no_such_key: {size: 1G}\n    image: x\n",
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(
-        err.contains("c.yml`: service `web`: key `storage_opt` is not supported"),
+        err.contains("c.yml`: service `web`: key `no_such_key` is not supported"),
         "{err}"
     );
+    // A key of the specification mrctl does not run: refused with the reason.
     let f = Files::new(&[(
         "c.yml",
-        "services:\n  web:\n    image: x\n    mac_address: 02:42:ac:11:65:43\n",
+        "services:\n  web:\n    image: x\n    credential_spec: {file: spec.json}\n",
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
-    assert!(err.contains("key `mac_address`"), "{err}");
+    assert!(
+        err.contains("service `web`: `credential_spec` is not supported by mrctl: it configures a Windows container"),
+        "{err}"
+    );
     let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nsecrets: {}\n")]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(err.contains("top-level key `secrets`"), "{err}");

@@ -128,6 +128,17 @@ impl Engine {
     /// Stops (within the service's grace period) and removes a container
     /// that is to be made again.
     async fn remove_to_recreate(&self, svc: &Service, c: &ContainerInfo) -> Result<(), Error> {
+        if c.state == "running" && !svc.settings.pre_stop.is_empty() {
+            let instance = c.instance.clone().unwrap_or_default();
+            self.pre_stop(
+                &svc.name,
+                &instance,
+                &c.name,
+                &svc.settings.pre_stop,
+                svc.grace_period_secs(),
+            )
+            .await?;
+        }
         let stop = StopContainerOptionsBuilder::new()
             .t(svc.grace_period_secs() as i32)
             .build();
@@ -284,6 +295,6 @@ impl Engine {
                 logs: self.tail(name, 20).await,
             });
         }
-        Ok(())
+        self.post_start(svc, name, opts).await
     }
 }

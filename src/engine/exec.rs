@@ -24,6 +24,8 @@ pub struct ExecOptions {
     pub env: Vec<String>,
     /// Terminal size (columns, rows).
     pub size: Option<(u16, u16)>,
+    /// Run the command with extended privileges (a `post_start` hook's).
+    pub privileged: bool,
 }
 
 /// Where a command's streams go. Output is flushed chunk by chunk, as it comes.
@@ -54,6 +56,7 @@ impl Engine {
             user: opts.user.clone(),
             working_dir: opts.workdir.clone(),
             env: (!opts.env.is_empty()).then(|| opts.env.clone()),
+            privileged: opts.privileged.then_some(true),
             ..Default::default()
         };
         let created = self

@@ -18,6 +18,7 @@ mod converge;
 mod drift;
 mod exec;
 mod holders;
+mod hooks;
 mod images;
 mod limits;
 mod logs;
@@ -27,6 +28,7 @@ pub mod owned;
 mod plan;
 mod ready;
 mod translate;
+mod translate_more;
 mod up;
 mod volumes;
 

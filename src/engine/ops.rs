@@ -46,6 +46,19 @@ impl Engine {
         order: &[Vec<(String, i64)>],
         on: &(dyn Fn(&str) + Sync),
     ) -> Result<Vec<String>, Error> {
+        self.stop_with_hooks(owned, order, &HashMap::new(), on)
+            .await
+    }
+
+    /// `stop`, running each service's `pre_stop` hooks (by service name) in
+    /// its running container first; a failing hook aborts the stop.
+    pub async fn stop_with_hooks(
+        &self,
+        owned: &super::Owned,
+        order: &[Vec<(String, i64)>],
+        hooks: &HashMap<String, Vec<crate::compose::Hook>>,
+        on: &(dyn Fn(&str) + Sync),
+    ) -> Result<Vec<String>, Error> {
         let running: Vec<&ContainerInfo> = owned
             .containers
             .iter()
@@ -75,6 +88,13 @@ impl Engine {
         let mut stopped = Vec::new();
         for group in groups {
             let results = join_all(group.iter().map(|(c, grace)| async move {
+                if c.state == "running"
+                    && let Some(list) = hooks.get(&c.service).filter(|l| !l.is_empty())
+                {
+                    let instance = c.instance.clone().unwrap_or_default();
+                    self.pre_stop(&c.service, &instance, &c.name, list, *grace)
+                        .await?;
+                }
                 let options = StopContainerOptionsBuilder::new().t(*grace as i32).build();
                 let client = self.patient(Duration::from_secs((*grace).max(0) as u64));
                 match client.stop_container(&c.id, Some(options)).await {

@@ -114,21 +114,35 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
         })
         .collect();
     let hashes = project.config_hashes().services;
+    // Services whose container this plan makes (again): a container that
+    // holds one of theirs by id (its network namespace, its volumes) is
+    // made again after them.
+    let mut remade: Vec<&str> = Vec::new();
     let waves = project
         .waves
         .iter()
         .map(|wave| {
-            wave.iter()
+            let steps: Vec<Step<'a>> = wave
+                .iter()
                 .map(|name| {
                     let svc = &project.services[name];
                     let current = existing.iter().find(|c| &c.service == name);
                     let service = svc.name.clone();
-                    let action = match current {
-                        None => Action::Create { service },
-                        Some(c) if c.config_hash.as_ref() == hashes.get(name) => {
+                    let holds = super::translate_more::held_services(&svc.settings)
+                        .into_iter()
+                        .find(|h| remade.contains(&h.as_str()));
+                    let action = match (current, holds) {
+                        (None, _) => Action::Create { service },
+                        (Some(_), Some(held)) => Action::Recreate {
+                            service,
+                            reason: Reason::Drifted(format!(
+                                "the container of `{held}` it shares is made again"
+                            )),
+                        },
+                        (Some(c), None) if c.config_hash.as_ref() == hashes.get(name) => {
                             Action::Inspect { service }
                         }
-                        Some(_) => Action::Recreate {
+                        (Some(_), None) => Action::Recreate {
                             service,
                             reason: Reason::ConfigChanged,
                         },
@@ -139,7 +153,13 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
                         action,
                     }
                 })
-                .collect()
+                .collect();
+            for step in &steps {
+                if matches!(step.action, Action::Create { .. } | Action::Recreate { .. }) {
+                    remade.push(step.service);
+                }
+            }
+            steps
         })
         .collect();
     Plan { orphans, waves }
@@ -385,6 +405,45 @@ mod tests {
             lines(actions),
             [
                 "recreate `web`: it is attached to a network `p_back` that was removed (the id it holds is gone)"
+            ]
+        );
+    }
+    #[test]
+    fn a_container_sharing_one_made_again_is_made_again_after_it() {
+        let yaml = concat!(
+            "services:\n  db:\n    image: busybox\n",
+            "  side:\n    image: busybox\n    network_mode: service:db\n",
+            "  reader:\n    image: busybox\n    volumes_from: [db]\n",
+            "  linked:\n    image: busybox\n    links: [db]\n",
+        );
+        let p = project(yaml);
+        let mut existing: Vec<ContainerInfo> = ["side", "reader", "linked"]
+            .iter()
+            .map(|s| current(&p, s, "running"))
+            .collect();
+        // db's configuration changed: it is made again, and so are the
+        // containers holding its namespace or its volumes (a link follows
+        // the name).
+        existing.push(container(&p, "db", Some("old".into()), "running"));
+        assert_eq!(
+            plan(&p, &existing).lines(),
+            [
+                "1: recreate `db`: its configuration changed",
+                "2: recreate `side`: the container of `db` it shares is made again",
+                "2: recreate `reader`: the container of `db` it shares is made again",
+                "2: inspect `linked`",
+            ]
+        );
+        // db kept: nothing else is made again.
+        existing.pop();
+        existing.push(current(&p, "db", "running"));
+        assert_eq!(
+            plan(&p, &existing).lines(),
+            [
+                "1: inspect `db`",
+                "2: inspect `side`",
+                "2: inspect `reader`",
+                "2: inspect `linked`",
             ]
         );
     }

@@ -210,8 +210,8 @@ fn healthcheck(h: Option<&Healthcheck>) -> Option<HealthConfig> {
         interval: ms_to_ns(h.interval_ms),
         timeout: ms_to_ns(h.timeout_ms),
         start_period: ms_to_ns(h.start_period_ms),
+        start_interval: ms_to_ns(h.start_interval_ms),
         retries: h.retries,
-        ..Default::default()
     })
 }
 
@@ -241,6 +241,9 @@ pub(super) fn networks_in_order(svc: &Service) -> Vec<(&String, &Vec<String>)> {
 /// joins. (API 1.41 attaches one network at create; the others are
 /// connected after it.)
 fn network_mode(project: &Project, svc: &Service) -> Option<String> {
+    if let Some(mode) = &svc.settings.network_mode {
+        return Some(super::translate_more::network_mode(project, mode));
+    }
     networks_in_order(svc)
         .first()
         .map(|(k, _)| project.networks[*k].name.clone())
@@ -253,11 +256,15 @@ fn networking_config(project: &Project, svc: &Service) -> Option<NetworkingConfi
         .map(|(key, aliases)| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 project.networks[*key].name.clone(),
-                endpoint(
-                    svc,
-                    &crate::compose::container_name(&project.name, svc),
-                    aliases,
-                ),
+                EndpointSettings {
+                    links: super::translate_more::links(project, svc),
+                    mac_address: svc.settings.mac_address.clone(),
+                    ..endpoint(
+                        svc,
+                        &crate::compose::container_name(&project.name, svc),
+                        aliases,
+                    )
+                },
             )])),
         })
 }
@@ -291,7 +298,8 @@ fn host_config(project: &Project, svc: &Service, opts: &UpOptions) -> HostConfig
         pids_limit: svc.limits.pids,
         ulimits: ulimits(svc),
         network_mode: network_mode(project, svc),
-        ..settings(&svc.settings)
+        volumes_from: super::translate_more::volumes_from(project, svc),
+        ..super::translate_more::settings_more(&svc.settings, settings(&svc.settings))
     }
 }
 

@@ -86,6 +86,13 @@ impl Engine {
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
+        super::translate_more::api_gate(project, &self.api_version).map_err(|message| {
+            Error::Compose {
+                path: project.config_files.first().cloned().unwrap_or_default(),
+                position: None,
+                message,
+            }
+        })?;
         let existing = owned.containers.as_slice();
         let plan = super::plan::plan(project, existing);
         for orphan in &plan.orphans {

@@ -30,12 +30,12 @@ pub async fn down(
     let _lock = instance_lock(stack, name)?;
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
-    let order = super::stop::stop_order(stack, name, &inst, sink);
+    let (order, hooks) = super::stop::stop_order(stack, name, &inst, sink);
     let owned = engine
         .owned(&inst.project, name, &identity_of(stack, &registry)?)
         .await?;
     engine
-        .stop(&owned, &order, &|c| {
+        .stop_with_hooks(&owned, &order, &hooks, &|c| {
             sink.send(Progress::Stopped(c.to_string()))
         })
         .await?;

@@ -63,6 +63,9 @@ pub async fn start(
             "variable `{var}` is not set; it is replaced by an empty string"
         )));
     }
+    for w in &project.warnings {
+        sink.send(Progress::Warning(w.clone()));
+    }
     let identity = identity_of(stack, &registry)?;
     let owned = engine.owned(&project.name, name, &identity).await?;
     check_ports(engine, &project, &owned.containers, name).await?;

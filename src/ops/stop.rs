@@ -28,12 +28,12 @@ pub async fn stop(
     let _lock = instance_lock(stack, name)?;
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
-    let order = stop_order(stack, name, &inst, sink);
+    let (order, hooks) = stop_order(stack, name, &inst, sink);
     let owned = engine
         .owned(&inst.project, name, &identity_of(stack, &registry)?)
         .await?;
     let stopped = engine
-        .stop(&owned, &order, &|c| {
+        .stop_with_hooks(&owned, &order, &hooks, &|c| {
             sink.send(Progress::Stopped(c.to_string()))
         })
         .await?;
@@ -45,30 +45,42 @@ pub async fn stop(
 }
 
 /// Groups of (service, grace seconds) to stop one after the other: the
-/// dependency waves in reverse. If the compose files no longer load,
-/// everything still stops, just all at once.
+/// dependency waves in reverse; and the services' `pre_stop` hooks. If the
+/// compose files no longer load, everything still stops, just all at once
+/// (and without hooks).
 pub(super) fn stop_order(
     stack: &Stack,
     name: &str,
     inst: &crate::registry::Instance,
     sink: &dyn Sink,
-) -> Vec<Vec<(String, i64)>> {
+) -> (Vec<Vec<(String, i64)>>, StopHooks) {
     match instance_project(stack, name, inst) {
-        Ok(project) => project
-            .waves
-            .iter()
-            .rev()
-            .map(|wave| {
-                wave.iter()
-                    .map(|s| (s.clone(), project.services[s].grace_period_secs()))
-                    .collect()
-            })
-            .collect(),
+        Ok(project) => (
+            project
+                .waves
+                .iter()
+                .rev()
+                .map(|wave| {
+                    wave.iter()
+                        .map(|s| (s.clone(), project.services[s].grace_period_secs()))
+                        .collect()
+                })
+                .collect(),
+            project
+                .services
+                .values()
+                .filter(|s| !s.settings.pre_stop.is_empty())
+                .map(|s| (s.name.clone(), s.settings.pre_stop.clone()))
+                .collect(),
+        ),
         Err(e) => {
             sink.send(Progress::Warning(format!(
                 "stopping without dependency order: {e}"
             )));
-            Vec::new()
+            (Vec::new(), StopHooks::new())
         }
     }
 }
+
+/// Each service's `pre_stop` hooks, by service name.
+pub(super) type StopHooks = std::collections::HashMap<String, Vec<crate::compose::Hook>>;

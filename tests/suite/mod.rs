@@ -28,3 +28,4 @@ mod render;
 mod restore_secrets_ports;
 mod roots_and_files;
 mod settings;
+mod settings_more;

@@ -4,7 +4,7 @@
 
 use super::engine_harness::EngineTest;
 
-fn docker(args: &[&str]) -> std::process::Output {
+pub(super) fn docker(args: &[&str]) -> std::process::Output {
     std::process::Command::new("docker")
         .args(args)
         .output()
@@ -69,11 +69,23 @@ fn settings_match_the_containers_docker_compose_creates() {
         return;
     };
     t.f.run(&["create", "s"]).success();
-    let project = format!("{}-s", t.stack);
-    // docker compose creates its container under another project name, from
-    // the same files, without starting it.
+    let (project, theirs, _cleanup) = compose_create(&t, "s");
+    t.f.run(&["start", "s"]).success();
+    assert_eq!(
+        settings_of(&format!("{project}-app-1")),
+        settings_of(&format!("{theirs}-app-1"))
+    );
+    t.f.run(&["clean", "s", "--yes"]).success();
+}
+
+/// Has docker compose create (not start) the containers of instance
+/// `instance` (already created by mrctl) under a project name of its own,
+/// from the same files: returns mrctl's project name, compose's, and the
+/// guard that takes compose's down.
+pub(super) fn compose_create(t: &EngineTest, instance: &str) -> (String, String, Down) {
+    let project = format!("{}-{instance}", t.stack);
     let theirs = format!("{project}x");
-    let info = t.f.run(&["info", "s"]).success().stdout;
+    let info = t.f.run(&["info", instance]).success().stdout;
     let command = info
         .lines()
         .find(|l| l.contains("docker compose"))
@@ -86,7 +98,7 @@ fn settings_match_the_containers_docker_compose_creates() {
         .replace(&format!("-p {project} "), &format!("-p {theirs} "))
         .replace(" ps", " create --no-build --pull never");
     // By project name alone: the instance's files are gone by then.
-    let _cleanup = Down(format!("docker compose -p {theirs} down"));
+    let cleanup = Down(format!("docker compose -p {theirs} down -v"));
     let out = std::process::Command::new("sh")
         .args(["-c", &command])
         .current_dir(t.f.dir())
@@ -97,16 +109,11 @@ fn settings_match_the_containers_docker_compose_creates() {
         "{command}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    t.f.run(&["start", "s"]).success();
-    assert_eq!(
-        settings_of(&format!("{project}-app-1")),
-        settings_of(&format!("{theirs}-app-1"))
-    );
-    t.f.run(&["clean", "s", "--yes"]).success();
+    (project, theirs, cleanup)
 }
 
 /// Takes the compose-created project down, even when the test fails.
-struct Down(String);
+pub(super) struct Down(String);
 
 impl Drop for Down {
     fn drop(&mut self) {

@@ -87,14 +87,150 @@ pub(super) fn settings(s: &crate::compose::Settings, out: &mut Map<String, Value
     if let Some(c) = &s.cpuset {
         out.insert("cpuset".into(), c.clone().into());
     }
-    if let Some(w) = s.blkio_weight {
-        out.insert("blkio_config".into(), json!({ "weight": w }));
+    let blkio = blkio(s);
+    if !blkio.is_empty() {
+        out.insert("blkio_config".into(), Value::Object(blkio));
     }
+    more(s, out);
     if let Some(p) = &s.platform {
         out.insert("platform".into(), p.clone().into());
     }
     if !s.devices.is_empty() {
         out.insert("devices".into(), json!(s.devices));
+    }
+}
+
+/// `blkio_config`: the weight as a number; the device lists with compose's
+/// capitalised keys, rates in bytes (or operations) as strings.
+fn blkio(s: &crate::compose::Settings) -> Map<String, Value> {
+    let mut b = Map::new();
+    if let Some(w) = s.blkio_weight {
+        b.insert("weight".into(), w.into());
+    }
+    let d = &s.blkio_devices;
+    if !d.weight_device.is_empty() {
+        let list = d
+            .weight_device
+            .iter()
+            .map(|(p, w)| json!({"Path": p, "Weight": w}))
+            .collect();
+        b.insert("weight_device".into(), Value::Array(list));
+    }
+    for (key, list) in [
+        ("device_read_bps", &d.device_read_bps),
+        ("device_write_bps", &d.device_write_bps),
+        ("device_read_iops", &d.device_read_iops),
+        ("device_write_iops", &d.device_write_iops),
+    ] {
+        if !list.is_empty() {
+            let list = list
+                .iter()
+                .map(|(p, r)| json!({"Path": p, "Rate": r.to_string()}))
+                .collect();
+            b.insert(key.into(), Value::Array(list));
+        }
+    }
+    b
+}
+
+/// The keys of `settings_more`, as compose prints them.
+fn more(s: &crate::compose::Settings, out: &mut Map<String, Value>) {
+    for (key, n) in [
+        ("cpu_rt_runtime", s.cpu_rt_runtime),
+        ("cpu_rt_period", s.cpu_rt_period),
+        ("cpu_count", s.cpu_count),
+        ("cpu_percent", s.cpu_percent),
+    ] {
+        if let Some(n) = n {
+            out.insert(key.into(), n.into());
+        }
+    }
+    for (key, text) in [
+        ("mac_address", &s.mac_address),
+        ("uts", &s.uts),
+        ("cgroup", &s.cgroup),
+        ("isolation", &s.isolation),
+        ("network_mode", &s.network_mode),
+    ] {
+        if let Some(t) = text {
+            out.insert(key.into(), t.clone().into());
+        }
+    }
+    for (key, map) in [
+        ("storage_opt", &s.storage_opt),
+        ("annotations", &s.annotations),
+    ] {
+        if !map.is_empty() {
+            out.insert(key.into(), strings(map));
+        }
+    }
+    for (key, list) in [
+        ("device_cgroup_rules", &s.device_cgroup_rules),
+        ("links", &s.links),
+        ("external_links", &s.external_links),
+        ("volumes_from", &s.volumes_from),
+    ] {
+        if !list.is_empty() {
+            out.insert(key.into(), json!(list));
+        }
+    }
+    for (key, list) in [("post_start", &s.post_start), ("pre_stop", &s.pre_stop)] {
+        if list.is_empty() {
+            continue;
+        }
+        let hooks = list
+            .iter()
+            .map(|h| {
+                let mut o = Map::new();
+                o.insert("command".into(), json!(h.command));
+                if let Some(u) = &h.user {
+                    o.insert("user".into(), u.clone().into());
+                }
+                if h.privileged {
+                    o.insert("privileged".into(), true.into());
+                }
+                if let Some(w) = &h.working_dir {
+                    o.insert("working_dir".into(), w.clone().into());
+                }
+                if !h.environment.is_empty() {
+                    o.insert("environment".into(), json!(h.environment));
+                }
+                Value::Object(o)
+            })
+            .collect();
+        out.insert(key.into(), Value::Array(hooks));
+    }
+    if let Some(a) = s.attach {
+        out.insert("attach".into(), a.into());
+    }
+    if let Some(d) = &s.develop {
+        out.insert("develop".into(), d.clone());
+    }
+    if !s.gpus.is_empty() {
+        let gpus = s
+            .gpus
+            .iter()
+            .map(|g| {
+                let mut o = Map::new();
+                if !g.capabilities.is_empty() {
+                    o.insert("capabilities".into(), json!(g.capabilities));
+                }
+                if let Some(d) = &g.driver {
+                    o.insert("driver".into(), d.clone().into());
+                }
+                if let Some(c) = g.count {
+                    o.insert("count".into(), c.into());
+                }
+                if !g.device_ids.is_empty() {
+                    o.insert("device_ids".into(), json!(g.device_ids));
+                }
+                if !g.options.is_empty() {
+                    o.insert("options".into(), strings(&g.options));
+                }
+                Value::Object(o)
+            })
+            .collect();
+        out.insert("gpus".into(), Value::Array(gpus));
     }
 }
 
