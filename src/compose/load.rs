@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::yaml::Marks;
 use crate::error::{Error, Result};
 use crate::interpolate::interpolate;
 
@@ -83,6 +84,9 @@ pub const SERVICE_KEYS: &[&str] = &[
 /// One parsed compose file, interpolated and normalised.
 pub struct Loaded {
     pub doc: Map<String, Value>,
+    /// The file's `!reset` and `!override` tags, applied when it is merged
+    /// over earlier files (or over the service it extends).
+    pub marks: Marks,
 }
 
 /// Reads one compose file, refusing oversized ones while reading them.
@@ -91,8 +95,25 @@ pub fn read_file(path: &Path) -> Result<String> {
 }
 
 /// Checks, interpolates and normalises the text of one file (`path` names
-/// it in errors).
+/// it in errors), then resolves its `include` and `extends`. `chain` holds
+/// the files including this one, against include cycles.
 pub fn load_str(
+    path: &Path,
+    text: &str,
+    working_dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+    chain: &mut Vec<PathBuf>,
+) -> Result<Loaded> {
+    let mut loaded = load_plain(path, text, working_dir, lookup, unset)?;
+    super::include::apply(path, &mut loaded.doc, working_dir, lookup, unset, chain)?;
+    super::extends::apply(path, &mut loaded, working_dir, lookup, unset)?;
+    Ok(loaded)
+}
+
+/// Checks, interpolates and normalises the text of one file, leaving its
+/// `include` and `extends` as written.
+pub fn load_plain(
     path: &Path,
     text: &str,
     working_dir: &Path,
@@ -109,10 +130,11 @@ pub fn load_str(
             "compose files over {MAX_FILE_BYTES} bytes are refused"
         )));
     }
-    let doc: Value = if text.trim().is_empty() {
-        Value::Object(Map::new())
+    let (doc, marks) = if text.trim().is_empty() {
+        (Value::Object(Map::new()), Marks::new())
     } else {
-        super::parse_yaml(path, text)?
+        let parsed = super::yaml::parse(path, text)?;
+        (parsed.doc, parsed.marks)
     };
     let mut doc = match doc {
         Value::Object(m) => m,
@@ -125,7 +147,7 @@ pub fn load_str(
         }
     };
     for key in doc.keys() {
-        if !TOP_LEVEL_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
+        if !TOP_LEVEL_KEYS.contains(&key.as_str()) && !key.starts_with("x-") && key != "include" {
             return Err(err(format!(
                 "top-level key `{key}` is not supported by mrctl"
             )));
@@ -150,7 +172,10 @@ pub fn load_str(
                 )));
             };
             for key in svc.keys() {
-                if !SERVICE_KEYS.contains(&key.as_str()) && !key.starts_with("x-") {
+                if !SERVICE_KEYS.contains(&key.as_str())
+                    && !key.starts_with("x-")
+                    && key != "extends"
+                {
                     return Err(err(format!(
                         "service `{name}`: key `{key}` is not supported by mrctl"
                     )));
@@ -175,7 +200,7 @@ pub fn load_str(
                 .map_err(|msg| err(format!("service `{name}`: {msg}")))?;
         }
     }
-    Ok(Loaded { doc })
+    Ok(Loaded { doc, marks })
 }
 
 pub fn kind(v: &Value) -> &'static str {
@@ -264,7 +289,7 @@ fn list_to_map(v: &Value, what: &str, sep: char) -> std::result::Result<Value, S
     }
 }
 
-fn absolutize(p: &str, working_dir: &Path) -> String {
+pub(super) fn absolutize(p: &str, working_dir: &Path) -> String {
     let expanded = if let Some(rest) = p.strip_prefix("~/") {
         directories::BaseDirs::new()
             .map(|b| b.home_dir().join(rest))
@@ -319,15 +344,19 @@ fn volume_long_form(spec: &str, working_dir: &Path) -> std::result::Result<Value
     match source {
         None => {
             long.insert("type".into(), "volume".into());
+            long.insert("volume".into(), serde_json::json!({}));
         }
         Some(s) if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') => {
             long.insert("type".into(), "bind".into());
             long.insert("source".into(), absolutize(s, working_dir).into());
+            // Compose creates a missing host path for the short form only.
+            long.insert("bind".into(), serde_json::json!({"create_host_path": true}));
         }
         Some("") => return Err(format!("volume `{spec}`: the source is empty")),
         Some(s) => {
             long.insert("type".into(), "volume".into());
             long.insert("source".into(), s.into());
+            long.insert("volume".into(), serde_json::json!({}));
         }
     }
     long.insert("target".into(), target.into());
@@ -526,8 +555,6 @@ fn normalize_service(
     }
     Ok(())
 }
-
-// ---- merging ----
 
 #[cfg(test)]
 mod tests;

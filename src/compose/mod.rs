@@ -5,11 +5,14 @@
 
 pub mod canonical;
 mod convert;
+mod extends;
 mod fields;
+mod include;
 mod load;
 mod merge;
 pub mod model;
 mod settings;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -133,12 +136,20 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
     let mut merged: Map<String, Value> = Map::new();
     let mut defined_in: IndexMap<String, Vec<&PathBuf>> = IndexMap::new();
     for (file, text) in opts.files.iter().zip(texts) {
-        let loaded = load::load_str(file, text, opts.working_dir, &lookup, &mut unset)?;
+        let loaded = load::load_str(
+            file,
+            text,
+            opts.working_dir,
+            &lookup,
+            &mut unset,
+            &mut Vec::new(),
+        )?;
         if let Some(Value::Object(services)) = loaded.doc.get("services") {
             for name in services.keys() {
                 defined_in.entry(name.clone()).or_default().push(file);
             }
         }
+        merge::apply_marks(&mut merged, &loaded.marks);
         merge::merge_docs(&mut merged, loaded.doc);
     }
     let first = opts.files.first().cloned().unwrap_or_default();
