@@ -46,10 +46,7 @@ pub fn apply(
             .iter()
             .map(|p| PathBuf::from(absolutize(p, working_dir)))
             .collect();
-        let project_dir = match &entry.project_directory {
-            Some(d) => PathBuf::from(absolutize(d, working_dir)),
-            None => files[0].parent().map(Path::to_path_buf).unwrap_or_default(),
-        };
+        let project_dir = project_dir(&entry, &files, working_dir);
         let env_files: Vec<(PathBuf, bool)> = match &entry.env_files {
             Some(list) => list
                 .iter()
@@ -102,6 +99,41 @@ pub fn apply(
         import(doc, merged, &files[0]).map_err(&err)?;
     }
     Ok(())
+}
+
+/// The files each `include` entry names and the directory they resolve
+/// against, as written (an entry naming a variable is skipped; a malformed
+/// `include` gives nothing, the full load refuses it by name).
+pub fn targets(include: Option<&Value>, working_dir: &Path) -> Vec<(Vec<PathBuf>, PathBuf)> {
+    let Some(Ok(entries)) = include.map(entries) else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter(|e| {
+            !e.paths.iter().any(|p| p.contains('$'))
+                && !e
+                    .project_directory
+                    .as_ref()
+                    .is_some_and(|d| d.contains('$'))
+        })
+        .map(|e| {
+            let files: Vec<PathBuf> = e
+                .paths
+                .iter()
+                .map(|p| PathBuf::from(absolutize(p, working_dir)))
+                .collect();
+            let dir = project_dir(&e, &files, working_dir);
+            (files, dir)
+        })
+        .collect()
+}
+
+fn project_dir(entry: &Entry, files: &[PathBuf], working_dir: &Path) -> PathBuf {
+    match &entry.project_directory {
+        Some(d) => PathBuf::from(absolutize(d, working_dir)),
+        None => files[0].parent().map(Path::to_path_buf).unwrap_or_default(),
+    }
 }
 
 /// Adds what an included project defines to the including document.

@@ -17,7 +17,6 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use crate::interpolate::{InterpolationError, interpolate};
@@ -79,29 +78,56 @@ pub fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
     }
 }
 
-/// The service names of the base compose files, in first-seen order.
-/// (Cheap: used by templates, before any interpolation.)
+/// The service names of the base compose files, in first-seen order, with
+/// those of the files they include and without those a later file
+/// `!reset`s. (Cheap: used by templates, before any interpolation; an
+/// include path naming a variable is left to the full load.)
 pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Names {
-        #[serde(default)]
-        services: Option<IndexMap<String, serde::de::IgnoredAny>>,
-    }
     let mut names: Vec<String> = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let text = crate::fsutil::read_to_string_limited(path, crate::fsutil::FileKind::Compose)?;
-        if text.trim().is_empty() {
-            continue;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        names_of(path, dir, &mut names, &mut Vec::new())?;
+    }
+    Ok(names)
+}
+
+fn names_of(
+    path: &Path,
+    dir: &Path,
+    names: &mut Vec<String>,
+    chain: &mut Vec<PathBuf>,
+) -> Result<()> {
+    if chain.iter().any(|p| p == path) {
+        return Ok(()); // the full load names the cycle
+    }
+    let text = crate::fsutil::read_to_string_limited(path, crate::fsutil::FileKind::Compose)?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let parsed = yaml::parse(path, &text)?;
+    for (at, _) in &parsed.marks {
+        if let [services, name] = at.as_slice()
+            && services == "services"
+        {
+            names.retain(|n| n != name);
         }
-        let doc: Names = parse_yaml(path, &text)?;
-        for name in doc.services.unwrap_or_default().into_keys() {
-            if !names.contains(&name) {
-                names.push(name);
+    }
+    chain.push(path.to_path_buf());
+    for (files, project_dir) in include::targets(parsed.doc.get("include"), dir) {
+        for file in files {
+            names_of(&file, &project_dir, names, chain)?;
+        }
+    }
+    chain.pop();
+    if let Some(Value::Object(services)) = parsed.doc.get("services") {
+        for name in services.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
             }
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// What `load_project` needs.

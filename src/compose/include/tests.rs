@@ -153,3 +153,30 @@ fn a_name_defined_twice_differently_or_a_cycle_is_refused() {
     let err = load(&[("c.yml", "include: [gone.yml]\n")], &[]).unwrap_err();
     assert!(err.contains("D/gone.yml"), "{err}");
 }
+
+#[test]
+fn service_names_follow_includes_and_later_resets() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "c.yml",
+            "include: [inc/a.yml, '${X}.yml']\nservices:\n  web: {image: w}\n  gone: {image: g}\n",
+        ),
+        (
+            "inc/a.yml",
+            "include: [a.yml]\nservices:\n  a: {image: a}\n",
+        ),
+        (
+            "o.yml",
+            "services:\n  gone: !reset\n  web: !override {image: v}\n",
+        ),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let names =
+        crate::compose::service_names(&[dir.path().join("c.yml"), dir.path().join("o.yml")])
+            .unwrap();
+    assert_eq!(names, ["a", "web"]);
+}
