@@ -45,7 +45,10 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
     opts
 }
 
-/// Parses one compose file's YAML by [`yaml_options`].
+/// Parses one compose file's YAML by [`yaml_options`], tags dropped (the
+/// loader reads files with their tags through `yaml::parse`; the tests
+/// check the two read every untagged document alike).
+#[cfg(test)]
 pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| yaml_error(path, &e))
 }
