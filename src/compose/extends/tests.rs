@@ -143,3 +143,47 @@ fn a_cycle_through_another_file_is_refused() {
     assert!(err.contains("runs in a cycle"), "{err}");
     let _ = Path::new("");
 }
+
+/// As in compose, `extends` is resolved within each file before the files
+/// merge: a later file can neither extend a service of an earlier one nor
+/// change what an earlier file's service extended.
+#[test]
+fn extends_is_resolved_file_by_file() {
+    use crate::compose::{LoadOptions, load_project};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let base = write(
+        "c.yml",
+        "services:\n  web: {extends: base}\n  base: {image: b, environment: [A=1]}\n",
+    );
+    let over = write("o.yml", "services:\n  base: {environment: [B=2]}\n");
+    let bad = write("bad.yml", "services:\n  web2: {extends: web}\n");
+    let load = |files: &[std::path::PathBuf]| {
+        load_project(&LoadOptions {
+            project: "p",
+            working_dir: dir.path(),
+            files,
+            variables: &Default::default(),
+            profiles: &[],
+        })
+    };
+    let p = load(&[base.clone(), over]).unwrap();
+    assert_eq!(
+        p.document["services"]["web"]["environment"],
+        json!({"A": "1"})
+    );
+    assert_eq!(
+        p.document["services"]["base"]["environment"],
+        json!({"A": "1", "B": "2"})
+    );
+    let err = load(&[base, bad]).unwrap_err().to_string();
+    assert!(
+        err.contains("bad.yml")
+            && err.contains("names service `web`, which this file does not define"),
+        "{err}"
+    );
+}

@@ -73,3 +73,22 @@ fn an_alias_bomb_is_refused_when_tags_are_read_too() {
     }
     assert!(parse(Path::new("c.yml"), &text).is_err());
 }
+
+#[test]
+fn duplicate_keys_and_odd_documents_fare_as_with_the_plain_parser() {
+    for text in [
+        "a: 1\na: 2\n",
+        "- 1\n- 2\n",
+        "just text\n",
+        "a: [1, 2\n",
+        "? [a]\n: b\n",
+    ] {
+        let plain = crate::compose::parse_yaml::<Value>(Path::new("c.yml"), text);
+        let tagged = parse(Path::new("c.yml"), text);
+        match (plain, tagged) {
+            (Ok(p), Ok(t)) => assert_eq!(t.doc, p, "{text}"),
+            (Err(p), Err(t)) => assert_eq!(t.to_string(), p.to_string(), "{text}"),
+            (p, t) => panic!("{text}: plain {p:?}, tagged {:?}", t.map(|t| t.doc)),
+        }
+    }
+}
