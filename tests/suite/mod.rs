@@ -17,6 +17,7 @@ mod examples;
 mod hostile;
 mod interrupted;
 mod json_output;
+mod loader;
 mod operate;
 mod ownership;
 mod profiles;
