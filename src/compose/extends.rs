@@ -136,6 +136,11 @@ fn service(
             }
             service(file, &base_name, files, stack)?
         }
+        Some(other) if super::include::is_remote(&other) => {
+            return Err(err(format!(
+                "`extends.file` `{other}` is a remote resource; mrctl extends local files only"
+            )));
+        }
         Some(other) => {
             let other_path = PathBuf::from(absolutize(&other, &file.dir));
             let other_file = files

@@ -246,9 +246,19 @@ fn entries(include: &Value) -> std::result::Result<Vec<Entry>, String> {
         if entry.paths.is_empty() {
             return Err("`include`: an entry names no file".into());
         }
+        if let Some(remote) = entry.paths.iter().find(|p| is_remote(p)) {
+            return Err(format!(
+                "`include`: `{remote}` is a remote resource; mrctl includes local files only"
+            ));
+        }
         out.push(entry);
     }
     Ok(out)
+}
+
+/// A git or OCI reference rather than a path.
+pub(super) fn is_remote(p: &str) -> bool {
+    p.contains("://") || p.starts_with("git@")
 }
 
 #[cfg(test)]

@@ -153,3 +153,51 @@ impl Drop for Down {
             .output();
     }
 }
+
+/// A loader error is one sentence naming the file, the service and the key,
+/// exits with the configuration code, and changes nothing.
+#[test]
+fn loader_errors_name_the_file_the_service_and_the_key() {
+    use super::common::{Fixture, assert_same};
+    /// The compose file, other files by path, and the expected message.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "services:\n  a: {extends: b, image: x}\n  b: {extends: a}\n",
+            &[],
+            "/docker-compose.yml`: service `a`: `extends` runs in a cycle: `a` → `b` → `a`",
+        ),
+        (
+            "services:\n  a:\n    image: x\n    extends: {file: lib/gone.yml, service: b}\n",
+            &[],
+            "/docker-compose.yml`: service `a`: `extends.file` `lib/gone.yml` cannot be loaded: ",
+        ),
+        (
+            "include: [lib/a.yml]\nservices:\n  a: {image: other}\n",
+            &[("lib/a.yml", "services:\n  a: {image: a}\n")],
+            "/docker-compose.yml`: `services.a` is defined both here and, differently, in the included `",
+        ),
+        (
+            "include: [lib/a.yml]\nservices:\n  w: {image: w}\n",
+            &[("lib/a.yml", "services:\n  a: {image: a, nope: 1}\n")],
+            "/lib/a.yml`: service `a`: key `nope` is not supported by mrctl",
+        ),
+    ];
+    for (compose, others, expected) in cases {
+        let f = Fixture::new("name = \"loader\"\n");
+        f.write("docker-compose.yml", compose);
+        for (path, text) in *others {
+            f.write(path, text);
+        }
+        // Creating reads only the service names; loading is what refuses.
+        f.run(&["create", "x"]).success();
+        let before = f.snapshot();
+        let run = f.run(&["config", "x"]).code(3).one_error_line();
+        assert!(
+            run.stderr.starts_with("error: compose file `") && run.stderr.contains(expected),
+            "{compose}: expected {expected:?} in {:?}",
+            run.stderr
+        );
+        assert_same(&before, &f.snapshot(), compose);
+    }
+}

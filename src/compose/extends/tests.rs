@@ -112,6 +112,10 @@ fn cycles_missing_services_and_files_are_refused_by_name() {
             "`extends`: key `fiel` is not valid",
         ),
         (
+            "services:\n  a: {extends: {file: 'git@github.com:x/y.git', service: b}}\n",
+            "`extends.file` `git@github.com:x/y.git` is a remote resource",
+        ),
+        (
             "services:\n  a: {extends: [b]}\n",
             "`extends` must be a service name or a mapping, not a list",
         ),

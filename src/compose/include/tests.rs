@@ -54,6 +54,10 @@ fn short_and_long_entries_are_read() {
         (json!([{"env_file": "a"}]), "entries need a `path`"),
         (json!([3.5]), "entries must be paths or mappings"),
         (json!([{"path": []}]), "names no file"),
+        (
+            json!(["oci://docker.io/x/y:1"]),
+            "`oci://docker.io/x/y:1` is a remote resource; mrctl includes local files only",
+        ),
     ] {
         let err = entries(&bad).unwrap_err();
         assert!(err.contains(want), "{bad}: {err}");
