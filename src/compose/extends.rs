@@ -39,6 +39,7 @@ impl Files<'_> {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let Loaded { mut doc, marks } =
             load::load_plain(path, &text, &dir, self.lookup, self.unset)?;
+        load::default_build_context(&mut doc, &dir);
         let services = match doc.remove("services") {
             Some(Value::Object(s)) => s,
             _ => Map::new(),

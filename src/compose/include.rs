@@ -96,6 +96,7 @@ pub fn apply(
             apply_marks(&mut merged, &loaded.marks);
             merge_docs(&mut merged, loaded.doc);
         }
+        load::default_build_context(&mut merged, &project_dir);
         import(doc, merged, &files[0]).map_err(&err)?;
     }
     Ok(())

@@ -13,10 +13,10 @@ use crate::interpolate::interpolate;
 
 mod normalize;
 
-pub(super) use normalize::absolutize;
 use normalize::normalize_service;
 #[cfg(test)]
 use normalize::volume_long_form;
+pub(super) use normalize::{absolutize, default_build_context};
 
 /// Largest compose file read, against runaway inputs.
 const MAX_FILE_BYTES: u64 = crate::fsutil::MAX_COMPOSE;

@@ -181,6 +181,7 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
         merge::apply_marks(&mut merged, &loaded.marks);
         merge::merge_docs(&mut merged, loaded.doc);
     }
+    load::default_build_context(&mut merged, opts.working_dir);
     let first = opts.files.first().cloned().unwrap_or_default();
     let err = |message: String| Error::Compose {
         path: first.clone(),

@@ -191,3 +191,37 @@ fn extends_is_resolved_file_by_file() {
         "{err}"
     );
 }
+
+/// A build context is kept when a later file sets only the build's args,
+/// and one no file names is the project directory, as in compose.
+#[test]
+fn a_build_context_survives_an_override_of_its_args() {
+    use crate::compose::{LoadOptions, load_project};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let files = [
+        write(
+            "c.yml",
+            "services:\n  api: {image: a, build: ./api}\n  web: {image: w, build: {args: [A=1]}}\n",
+        ),
+        write("o.yml", "services:\n  api: {build: {args: [B=2]}}\n"),
+    ];
+    let p = load_project(&LoadOptions {
+        project: "p",
+        working_dir: dir.path(),
+        files: &files,
+        variables: &Default::default(),
+        profiles: &[],
+    })
+    .unwrap();
+    let d = dir.path().display().to_string();
+    assert_eq!(
+        p.document["services"]["api"]["build"]["context"],
+        format!("{d}/api")
+    );
+    assert_eq!(p.document["services"]["web"]["build"]["context"], d);
+}

@@ -114,6 +114,21 @@ pub(super) fn volume_long_form(
     Ok(Value::Object(long))
 }
 
+/// Gives each `build` that names no context, once its files are merged,
+/// the project directory `dir`, as compose does.
+pub(in crate::compose) fn default_build_context(doc: &mut Map<String, Value>, dir: &Path) {
+    let Some(Value::Object(services)) = doc.get_mut("services") else {
+        return;
+    };
+    for svc in services.values_mut() {
+        if let Some(Value::Object(build)) = svc.get_mut("build") {
+            build
+                .entry("context")
+                .or_insert_with(|| Value::String(dir.to_string_lossy().into_owned()));
+        }
+    }
+}
+
 /// Turns short forms into the long ones merging works on.
 pub(super) fn normalize_service(
     svc: &mut Map<String, Value>,
@@ -149,20 +164,21 @@ pub(super) fn normalize_service(
                 ));
             }
         };
-        let context = build
-            .get("context")
-            .and_then(scalar)
-            .unwrap_or_else(|| ".".to_string());
-        // A remote context stays as written (conversion refuses it by name).
-        let remote = context.contains("://") || context.starts_with("git@");
-        build.insert(
-            "context".into(),
-            Value::String(if remote {
-                context
-            } else {
-                absolutize(&context, working_dir)
-            }),
-        );
+        // A missing context is left missing: an override may set only the
+        // args of a build an earlier file placed ([`default_build_context`]
+        // fills it in once the files are merged). A remote context stays as
+        // written (conversion refuses it by name).
+        if let Some(context) = build.get("context").and_then(scalar) {
+            let remote = context.contains("://") || context.starts_with("git@");
+            build.insert(
+                "context".into(),
+                Value::String(if remote {
+                    context
+                } else {
+                    absolutize(&context, working_dir)
+                }),
+            );
+        }
         for key in ["args", "labels"] {
             if let Some(v) = build.get(key) {
                 let m = list_to_map(v, &format!("build.{key}"), '=')?;
