@@ -92,3 +92,12 @@ fn duplicate_keys_and_odd_documents_fare_as_with_the_plain_parser() {
         }
     }
 }
+
+/// README, "Differences from docker compose": beside a `<<` merge key,
+/// `!reset` removes the key, where compose fills it in from the merge key
+/// again (the parser applies merge keys before tags are seen).
+#[test]
+fn reset_beside_a_merge_key_removes_the_key() {
+    let p = tagged("x: &a {p: 1, q: 1}\ny:\n  <<: *a\n  p: !reset 2\n");
+    assert_eq!(p.doc["y"], json!({"q": 1}));
+}
