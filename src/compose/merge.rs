@@ -1,8 +1,43 @@
 //! Merging compose files by the compose specification's rules: mappings
-//! merged key by key, sequences of most keys replaced, and the per-service
-//! rules for ports, volumes, networks, labels and the other keys.
+//! merged key by key, sequences appended (an item already there is not
+//! repeated), and the per-service rules for command, volumes, logging and
+//! the other keys. The same rules merge a service over the one it extends.
 
 use serde_json::{Map, Value};
+
+use super::yaml::Marks;
+
+/// Applies a later file's `!reset` and `!override` tags to what the earlier
+/// files merged: both remove the tagged key, so the later value (if any)
+/// then stands alone. Tags on sequence items change nothing, as in compose.
+pub fn apply_marks(base: &mut Map<String, Value>, marks: &Marks) {
+    for (path, _) in marks {
+        remove_path(base, path);
+    }
+}
+
+/// The marks of one service (`services.NAME.…`), relative to the service.
+pub fn service_marks(marks: &Marks, name: &str) -> Marks {
+    marks
+        .iter()
+        .filter(|(p, _)| p.len() > 2 && p[0] == "services" && p[1] == name)
+        .map(|(p, t)| (p[2..].to_vec(), *t))
+        .collect()
+}
+
+fn remove_path(map: &mut Map<String, Value>, path: &[String]) {
+    match path {
+        [] => {}
+        [last] => {
+            map.shift_remove(last);
+        }
+        [first, rest @ ..] => {
+            if let Some(Value::Object(inner)) = map.get_mut(first) {
+                remove_path(inner, rest);
+            }
+        }
+    }
+}
 
 /// Merges `over` into `base` by the compose specification's rules.
 pub fn merge_docs(base: &mut Map<String, Value>, over: Map<String, Value>) {
@@ -38,7 +73,7 @@ pub fn merge_docs(base: &mut Map<String, Value>, over: Map<String, Value>) {
     }
 }
 
-fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
+pub fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
     for (key, value) in over {
         match key.as_str() {
             "ports" | "expose" | "extra_hosts" | "env_file" => {
@@ -63,8 +98,28 @@ fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
                     }
                 }
             }
-            "command" | "entrypoint" | "profiles" => {
+            "command" | "entrypoint" => {
                 base.insert(key, value);
+            }
+            // Options of another driver do not mix with this one's.
+            "logging"
+                if base
+                    .get("logging")
+                    .and_then(|l| l.get("driver"))
+                    .is_some_and(|d| value.get("driver").is_some_and(|o| o != d)) =>
+            {
+                base.insert(key, value);
+            }
+            "healthcheck" => {
+                let entry = base.entry(key).or_insert(Value::Null);
+                if let (Value::Object(b), Value::Object(o)) = (&mut *entry, &value) {
+                    // The test is a command: replaced, never appended to.
+                    for (k, v) in o {
+                        b.insert(k.clone(), v.clone());
+                    }
+                } else {
+                    *entry = value;
+                }
             }
             _ => {
                 let entry = base.entry(key).or_insert(Value::Null);
@@ -74,9 +129,17 @@ fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
     }
 }
 
-/// Mappings merge key by key; anything else is replaced.
+/// Mappings merge key by key, sequences are appended (without repeating an
+/// item), anything else is replaced.
 fn deep_merge(base: &mut Value, over: Value) {
     match (base, over) {
+        (Value::Array(b), Value::Array(o)) => {
+            for item in o {
+                if !b.contains(&item) {
+                    b.push(item);
+                }
+            }
+        }
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
@@ -90,3 +153,6 @@ fn deep_merge(base: &mut Value, over: Value) {
         (b, o) => *b = o,
     }
 }
+
+#[cfg(test)]
+mod tests;

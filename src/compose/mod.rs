@@ -5,18 +5,20 @@
 
 pub mod canonical;
 mod convert;
+mod extends;
 mod fields;
 pub mod hash;
+mod include;
 mod load;
 mod merge;
 pub mod model;
 mod settings;
 mod settings_more;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub use crate::interpolate::{InterpolationError, interpolate};
@@ -45,7 +47,10 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
     opts
 }
 
-/// Parses one compose file's YAML by [`yaml_options`].
+/// Parses one compose file's YAML by [`yaml_options`], tags dropped (the
+/// loader reads files with their tags through `yaml::parse`; the tests
+/// check the two read every untagged document alike).
+#[cfg(test)]
 pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| yaml_error(path, &e))
 }
@@ -78,29 +83,56 @@ pub fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
     }
 }
 
-/// The service names of the base compose files, in first-seen order.
-/// (Cheap: used by templates, before any interpolation.)
+/// The service names of the base compose files, in first-seen order, with
+/// those of the files they include and without those a later file
+/// `!reset`s. (Cheap: used by templates, before any interpolation; an
+/// include path naming a variable is left to the full load.)
 pub fn service_names(paths: &[impl AsRef<Path>]) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Names {
-        #[serde(default)]
-        services: Option<IndexMap<String, serde::de::IgnoredAny>>,
-    }
     let mut names: Vec<String> = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let text = crate::fsutil::read_to_string_limited(path, crate::fsutil::FileKind::Compose)?;
-        if text.trim().is_empty() {
-            continue;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        names_of(path, dir, &mut names, &mut Vec::new())?;
+    }
+    Ok(names)
+}
+
+fn names_of(
+    path: &Path,
+    dir: &Path,
+    names: &mut Vec<String>,
+    chain: &mut Vec<PathBuf>,
+) -> Result<()> {
+    if chain.iter().any(|p| p == path) {
+        return Ok(()); // the full load names the cycle
+    }
+    let text = crate::fsutil::read_to_string_limited(path, crate::fsutil::FileKind::Compose)?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let parsed = yaml::parse(path, &text)?;
+    for (at, _) in &parsed.marks {
+        if let [services, name] = at.as_slice()
+            && services == "services"
+        {
+            names.retain(|n| n != name);
         }
-        let doc: Names = parse_yaml(path, &text)?;
-        for name in doc.services.unwrap_or_default().into_keys() {
-            if !names.contains(&name) {
-                names.push(name);
+    }
+    chain.push(path.to_path_buf());
+    for (files, project_dir) in include::targets(parsed.doc.get("include"), dir) {
+        for file in files {
+            names_of(&file, &project_dir, names, chain)?;
+        }
+    }
+    chain.pop();
+    if let Some(Value::Object(services)) = parsed.doc.get("services") {
+        for name in services.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
             }
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// What `load_project` needs.
@@ -135,14 +167,23 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
     let mut merged: Map<String, Value> = Map::new();
     let mut defined_in: IndexMap<String, Vec<&PathBuf>> = IndexMap::new();
     for (file, text) in opts.files.iter().zip(texts) {
-        let loaded = load::load_str(file, text, opts.working_dir, &lookup, &mut unset)?;
+        let loaded = load::load_str(
+            file,
+            text,
+            opts.working_dir,
+            &lookup,
+            &mut unset,
+            &mut Vec::new(),
+        )?;
         if let Some(Value::Object(services)) = loaded.doc.get("services") {
             for name in services.keys() {
                 defined_in.entry(name.clone()).or_default().push(file);
             }
         }
+        merge::apply_marks(&mut merged, &loaded.marks);
         merge::merge_docs(&mut merged, loaded.doc);
     }
+    load::default_build_context(&mut merged, opts.working_dir);
     let first = opts.files.first().cloned().unwrap_or_default();
     let err = |message: String| Error::Compose {
         path: first.clone(),

@@ -1,5 +1,9 @@
 //! `mrctl config` against docker compose v2 itself: for every compose file
-//! in tests/compose-corpus/, a stack is made, an instance created, and the
+//! in tests/compose-corpus/ (a file `NN-name.yml`, or a directory
+//! `NN-name/` holding `docker-compose.yml` and the files it extends,
+//! includes or reads, copied into the stack as they are; a
+//! `compose.override.yml` there is the stack's second base compose file),
+//! a stack is made, an instance created, and the
 //! canonical JSON mrctl prints is compared, as a JSON value, with what
 //! `docker compose … config --format json` prints for the same instance
 //! (the command `mrctl info` prints). Without `docker compose` the test
@@ -40,18 +44,43 @@ fn corpus() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .filter(|p| p.extension().is_some_and(|e| e == "yml") || p.is_dir())
         .collect();
     files.sort();
     files
 }
 
-/// A stack of one corpus file with instance `c`; `# env: K=V` lines at the
-/// top of the file are added to the instance's env file.
-fn stack(file: &Path) -> Fixture {
-    let text = std::fs::read_to_string(file).unwrap();
+/// Copies a corpus directory's files into the stack, keeping subdirectories.
+fn copy_tree(from: &Path, f: &Fixture, rel: &Path) {
+    for e in std::fs::read_dir(from.join(rel)).unwrap() {
+        let e = e.unwrap();
+        let rel = rel.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(from, f, &rel);
+        } else {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            f.write(rel.to_str().unwrap(), &text);
+        }
+    }
+}
+
+/// A stack of one corpus entry with instance `c`; `# env: K=V` lines at the
+/// top of its compose file are added to the instance's env file.
+fn stack(entry: &Path) -> Fixture {
     let f = Fixture::empty();
-    f.write("mrctl.toml", CONFIG);
+    let (file, config) = if entry.is_dir() {
+        copy_tree(entry, &f, Path::new(""));
+        let config = if entry.join("compose.override.yml").is_file() {
+            format!("compose_files = [\"docker-compose.yml\", \"compose.override.yml\"]\n{CONFIG}")
+        } else {
+            CONFIG.to_string()
+        };
+        (entry.join("docker-compose.yml"), config)
+    } else {
+        (entry.to_path_buf(), CONFIG.to_string())
+    };
+    let text = std::fs::read_to_string(&file).unwrap();
+    f.write("mrctl.toml", &config);
     f.write("docker-compose.yml", &text);
     f.write("app.env", APP_ENV);
     let mut create = f.command(&["create", "c"]);

@@ -19,6 +19,7 @@ mod hostile;
 mod interchange;
 mod interrupted;
 mod json_output;
+mod loader;
 mod operate;
 mod ownership;
 mod profiles;
