@@ -13,7 +13,9 @@ use crate::interpolate::interpolate;
 /// Largest compose file read, against runaway inputs.
 const MAX_FILE_BYTES: u64 = crate::fsutil::MAX_COMPOSE;
 
-pub const TOP_LEVEL_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "version", "name", "services", "networks", "volumes", "secrets", "configs",
+];
 
 pub const SERVICE_KEYS: &[&str] = &[
     "image",
@@ -78,6 +80,8 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cpu_quota",
     "cpuset",
     "blkio_config",
+    "secrets",
+    "configs",
 ];
 
 /// One parsed compose file, interpolated and normalised.
@@ -164,6 +168,7 @@ pub fn load_str(
     let Value::Object(mut doc) = doc else {
         unreachable!()
     };
+    attach::top_level(&mut doc, working_dir).map_err(&err)?;
     if let Some(Value::Object(services)) = doc.get_mut("services") {
         for (name, svc) in services.iter_mut() {
             if svc.is_null() {
@@ -289,52 +294,6 @@ fn absolutize(p: &str, working_dir: &Path) -> String {
         }
     }
     out.to_string_lossy().into_owned()
-}
-
-/// Short volume syntax → long form: `name:/path[:ro]`, `./host:/path`, `/path`.
-fn volume_long_form(spec: &str, working_dir: &Path) -> std::result::Result<Value, String> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [target] => (None, *target, None),
-        [source, target] => (Some(*source), *target, None),
-        [source, target, mode] => (Some(*source), *target, Some(*mode)),
-        _ => return Err(format!("volume `{spec}` has too many `:`-separated parts")),
-    };
-    if target.is_empty() || !target.starts_with('/') {
-        return Err(format!(
-            "volume `{spec}`: the container path must be absolute"
-        ));
-    }
-    let mut read_only = false;
-    if let Some(mode) = mode {
-        for m in mode.split(',') {
-            match m {
-                "ro" => read_only = true,
-                "rw" | "z" | "Z" | "cached" | "delegated" | "consistent" | "nocopy" => {}
-                other => return Err(format!("volume `{spec}`: unknown mode `{other}`")),
-            }
-        }
-    }
-    let mut long = Map::new();
-    match source {
-        None => {
-            long.insert("type".into(), "volume".into());
-        }
-        Some(s) if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') => {
-            long.insert("type".into(), "bind".into());
-            long.insert("source".into(), absolutize(s, working_dir).into());
-        }
-        Some("") => return Err(format!("volume `{spec}`: the source is empty")),
-        Some(s) => {
-            long.insert("type".into(), "volume".into());
-            long.insert("source".into(), s.into());
-        }
-    }
-    long.insert("target".into(), target.into());
-    if read_only {
-        long.insert("read_only".into(), true.into());
-    }
-    Ok(Value::Object(long))
 }
 
 /// Turns short forms into the long ones merging works on.
@@ -496,6 +455,12 @@ fn normalize_service(
         }
         svc.insert("env_file".into(), Value::Array(out));
     }
+    for key in ["secrets", "configs"] {
+        if let Some(v) = svc.get(key).filter(|v| !v.is_null()) {
+            let refs = attach::file_refs(v, key)?;
+            svc.insert(key.into(), refs);
+        }
+    }
     if let Some(v) = svc.get("volumes") {
         let Value::Array(items) = v else {
             return Err(format!("`volumes` must be a list, not {}", kind(v)));
@@ -503,7 +468,7 @@ fn normalize_service(
         let mut out = Vec::new();
         for item in items {
             match item {
-                Value::String(s) => out.push(volume_long_form(s, working_dir)?),
+                Value::String(s) => out.push(attach::volume_long_form(s, working_dir)?),
                 Value::Object(m) => {
                     let mut m = m.clone();
                     if m.get("type").and_then(Value::as_str) == Some("bind")
@@ -528,6 +493,9 @@ fn normalize_service(
 }
 
 // ---- merging ----
+
+mod attach;
+pub(crate) use attach::PROPAGATIONS;
 
 #[cfg(test)]
 mod tests;

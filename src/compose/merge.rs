@@ -27,7 +27,7 @@ pub fn merge_docs(base: &mut Map<String, Value>, over: Map<String, Value>) {
                     }
                 }
             }
-            "networks" | "volumes" => {
+            "networks" | "volumes" | "secrets" | "configs" => {
                 let entry = base.entry(key).or_insert_with(|| Value::Object(Map::new()));
                 deep_merge(entry, value);
             }

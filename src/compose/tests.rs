@@ -267,9 +267,9 @@ fn unsupported_keys_name_file_service_and_key() {
     )]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(err.contains("key `mac_address`"), "{err}");
-    let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nsecrets: {}\n")]);
+    let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nmodels: {}\n")]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
-    assert!(err.contains("top-level key `secrets`"), "{err}");
+    assert!(err.contains("top-level key `models`"), "{err}");
 }
 
 #[test]

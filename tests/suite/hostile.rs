@@ -406,7 +406,7 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
     for (what, text, needle) in [
         ("storage_opt key", "services:\n  app:\n    image: busybox:latest\n    storage_opt: {size: 1G}\n".to_string(), "service `app`: key `storage_opt` is not supported".to_string()),
         ("mac_address", "services:\n  app:\n    image: busybox:latest\n    mac_address: 02:42:ac:11:65:43\n".to_string(), "key `mac_address` is not supported".to_string()),
-        ("secrets top level", "services:\n  app:\n    image: busybox:latest\nsecrets: {}\n".to_string(), "top-level key `secrets`".to_string()),
+        ("models top level", "services:\n  app:\n    image: busybox:latest\nmodels: {}\n".to_string(), "top-level key `models`".to_string()),
         ("yaml bomb", bomb.to_string(), "compose file `".to_string()),
         ("huge file", huge, "the file is larger than 8 MiB, the limit for a compose file".to_string()),
         ("deep nesting", deep, "compose file `".to_string()),

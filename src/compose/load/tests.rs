@@ -35,29 +35,13 @@ fn merge_follows_compose_rules() {
     assert_eq!(web["labels"], json!({"l": "1", "m": "2"}));
     assert_eq!(
         web["volumes"][0],
-        json!({"type": "volume", "source": "other", "target": "/data"})
+        json!({"type": "volume", "source": "other", "target": "/data", "volume": {}})
     );
     assert_eq!(
         web["volumes"][1],
-        json!({"type": "bind", "source": "/stack/conf", "target": "/conf", "read_only": true})
+        json!({"type": "bind", "source": "/stack/conf", "target": "/conf", "read_only": true, "bind": {"create_host_path": true}})
     );
     assert_eq!(web["depends_on"]["db"]["condition"], "service_started");
     assert_eq!(web["depends_on"]["cache"]["condition"], "service_healthy");
     assert_eq!(base["services"]["db"]["image"], "pg");
-}
-
-#[test]
-fn short_volumes() {
-    let w = Path::new("/s");
-    assert_eq!(
-        volume_long_form("/data", w).unwrap(),
-        json!({"type": "volume", "target": "/data"})
-    );
-    assert_eq!(
-        volume_long_form("../up:/x:rw", w).unwrap(),
-        json!({"type": "bind", "source": "/up", "target": "/x"})
-    );
-    assert!(volume_long_form("a:b", w).is_err());
-    assert!(volume_long_form("a:/b:zz", w).is_err());
-    assert!(volume_long_form("a:/b:ro:x", w).is_err());
 }
