@@ -26,6 +26,7 @@ mod ops;
 pub mod owned;
 mod plan;
 mod ready;
+mod secrets;
 mod translate;
 mod up;
 mod volumes;

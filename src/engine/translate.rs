@@ -5,14 +5,17 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
-    MountType, MountVolumeOptions, NetworkCreateRequest, NetworkingConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, Ipam,
+    IpamConfig, Mount as DockerMount, MountBindOptions, MountTmpfsOptions, MountType,
+    MountVolumeOptions, NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
 use super::labels;
 use super::up::UpOptions;
-use crate::compose::{Healthcheck, MountKind, Network, Project, Service, Volume};
+use crate::compose::{
+    FileSource, Healthcheck, Mount, MountKind, Network, Project, Service, Volume,
+};
 
 /// Published ports by `target/protocol`, as the engine takes them.
 type PortBindings = HashMap<String, Option<Vec<PortBinding>>>;
@@ -106,52 +109,111 @@ fn port_bindings(svc: &Service) -> PortBindings {
     bindings
 }
 
-/// The service's bind mounts as `source:target[:ro]`. Binds (not Mounts) so
-/// that a missing host directory is created, as compose does.
+/// Whether a bind goes to the engine as a `Binds` string, as docker compose
+/// sends it: when it creates a missing host path (which `Mounts` cannot)
+/// and has no propagation (which the string form would not carry). Other
+/// binds are `Mounts`, whose missing source is an error.
+fn is_bind_string(m: &Mount) -> bool {
+    m.kind == MountKind::Bind
+        && m.bind
+            .as_ref()
+            .is_none_or(|b| b.create_host_path && b.propagation.is_none())
+}
+
+/// The binds sent as `source:target:rw|ro[,z|Z]`.
 fn binds(svc: &Service) -> Vec<String> {
     svc.mounts
         .iter()
-        .filter(|m| m.kind == MountKind::Bind)
+        .filter(|m| is_bind_string(m))
         .map(|m| {
+            let mut mode = if m.read_only { "ro" } else { "rw" }.to_string();
+            if let Some(z) = m.bind.as_ref().and_then(|b| b.selinux.as_ref()) {
+                mode = format!("{mode},{z}");
+            }
             format!(
-                "{}:{}{}",
+                "{}:{}:{mode}",
                 m.source.clone().unwrap_or_default(),
-                m.target,
-                if m.read_only { ":ro" } else { "" }
+                m.target
             )
         })
         .collect()
 }
 
-/// The service's volumes (named by the engine's name of the volume;
-/// anonymous ones labelled as the instance's) and tmpfs mounts.
+/// The service's other mounts: binds with options, volumes (named by the
+/// engine's name of the volume; anonymous ones labelled as the instance's),
+/// tmpfs, and the secrets and configs that come from files (read-only
+/// binds; a mount of the same target wins, as in compose).
 fn mounts(project: &Project, svc: &Service, opts: &UpOptions) -> Vec<DockerMount> {
-    svc.mounts
+    let mut out: Vec<DockerMount> = svc
+        .mounts
         .iter()
-        .filter_map(|m| match m.kind {
-            MountKind::Bind => None,
-            MountKind::Volume => {
-                let source = m.source.as_ref().map(|k| project.volumes[k].name.clone());
-                let volume_options = source.is_none().then(|| MountVolumeOptions {
-                    labels: Some(base_labels(project, opts)),
-                    ..Default::default()
-                });
-                Some(DockerMount {
-                    target: Some(m.target.clone()),
-                    source,
-                    typ: Some(MountType::VOLUME),
-                    read_only: Some(m.read_only),
-                    volume_options,
-                    ..Default::default()
-                })
-            }
-            MountKind::Tmpfs => Some(DockerMount {
+        .filter(|m| !is_bind_string(m))
+        .map(|m| {
+            let mut mount = DockerMount {
                 target: Some(m.target.clone()),
-                typ: Some(MountType::TMPFS),
+                read_only: Some(m.read_only),
+                consistency: m.consistency.clone(),
                 ..Default::default()
-            }),
+            };
+            match m.kind {
+                MountKind::Bind => {
+                    mount.typ = Some(MountType::BIND);
+                    mount.source = m.source.clone();
+                    mount.bind_options = m.bind.as_ref().map(|b| MountBindOptions {
+                        propagation: b.propagation.as_deref().and_then(|p| p.parse().ok()),
+                        ..Default::default()
+                    });
+                }
+                MountKind::Volume => {
+                    mount.typ = Some(MountType::VOLUME);
+                    mount.source = m.source.as_ref().map(|k| project.volumes[k].name.clone());
+                    let labels = mount.source.is_none().then(|| base_labels(project, opts));
+                    if labels.is_some() || m.volume.is_some() {
+                        let v = m.volume.clone().unwrap_or_default();
+                        mount.volume_options = Some(MountVolumeOptions {
+                            labels,
+                            no_copy: v.nocopy.then_some(true),
+                            subpath: v.subpath,
+                            ..Default::default()
+                        });
+                    }
+                }
+                MountKind::Tmpfs => {
+                    mount.typ = Some(MountType::TMPFS);
+                    mount.tmpfs_options = m.tmpfs.as_ref().map(|t| MountTmpfsOptions {
+                        size_bytes: t.size,
+                        mode: t.mode.map(i64::from),
+                        ..Default::default()
+                    });
+                }
+            }
+            mount
         })
-        .collect()
+        .collect();
+    let mut taken: Vec<String> = svc.mounts.iter().map(|m| m.target.clone()).collect();
+    for (refs, objects, secret) in [
+        (&svc.secrets, &project.secrets, true),
+        (&svc.configs, &project.configs, false),
+    ] {
+        for r in refs {
+            let FileSource::File(file) = &objects[&r.source].source else {
+                continue;
+            };
+            let target = r.path_in_container(secret);
+            if taken.contains(&target) {
+                continue;
+            }
+            taken.push(target.clone());
+            out.push(DockerMount {
+                target: Some(target),
+                source: Some(file.clone()),
+                typ: Some(MountType::BIND),
+                read_only: Some(true),
+                ..Default::default()
+            });
+        }
+    }
+    out
 }
 
 /// `always`, `unless-stopped`, `on-failure[:N]`; anything else is `no`.
@@ -189,37 +251,54 @@ fn healthcheck(h: Option<&Healthcheck>) -> Option<HealthConfig> {
     })
 }
 
-/// The endpoint of a service on one network: the service name and the
-/// network's extra aliases.
-pub(super) fn endpoint(svc: &Service, aliases: &[String]) -> EndpointSettings {
-    let mut all = vec![svc.name.clone()];
-    all.extend(aliases.iter().cloned());
+/// The endpoint of a service on network `key`, as docker compose makes it:
+/// the container's name, the service's and the extra aliases, and the
+/// service's addresses, MAC address, driver options and gateway priority
+/// there.
+pub(super) fn endpoint(project: &Project, svc: &Service, key: &str) -> EndpointSettings {
+    let mut aliases = vec![
+        crate::compose::container_name(&project.name, svc),
+        svc.name.clone(),
+    ];
+    let extra = svc.networks.get(key).cloned().unwrap_or_default();
+    let configured = !extra.is_empty() || svc.endpoints.contains_key(key);
+    aliases.extend(extra);
+    let e = svc.endpoints.get(key).cloned().unwrap_or_default();
     EndpointSettings {
-        aliases: Some(all),
+        aliases: Some(aliases),
+        ipam_config: configured.then(|| EndpointIpamConfig {
+            ipv4_address: e.ipv4_address.clone(),
+            ipv6_address: e.ipv6_address.clone(),
+            link_local_ips: (!e.link_local_ips.is_empty()).then(|| e.link_local_ips.clone()),
+        }),
+        ip_address: e.ipv4_address.clone(),
+        mac_address: e.mac_address.clone(),
+        driver_opts: (!e.driver_opts.is_empty())
+            .then(|| e.driver_opts.clone().into_iter().collect()),
+        gw_priority: e.gw_priority,
         ..Default::default()
     }
 }
 
-/// The network a container joins at create: the service's first, by name.
-/// By name, the engine resolves it when the container starts, so whichever
-/// twin `dedupe_network` keeps is the one it joins. (API 1.41 attaches one
-/// network at create; the others are connected after it.)
+/// The network a container joins at create: the service's first by
+/// priority, by name. By name, the engine resolves it when the container
+/// starts, so whichever twin `dedupe_network` keeps is the one it joins.
+/// (API 1.41 attaches one network at create; the others are connected
+/// after it, in order.)
 fn network_mode(project: &Project, svc: &Service) -> Option<String> {
-    svc.networks
-        .keys()
-        .next()
-        .map(|k| project.networks[k].name.clone())
+    svc.networks_by_priority()
+        .first()
+        .map(|k| project.networks[*k].name.clone())
 }
 
-/// The first network's endpoint, with its aliases.
+/// The first network's endpoint.
 fn networking_config(project: &Project, svc: &Service) -> Option<NetworkingConfig> {
-    svc.networks
-        .iter()
-        .next()
-        .map(|(key, aliases)| NetworkingConfig {
+    svc.networks_by_priority()
+        .first()
+        .map(|key| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
-                project.networks[key].name.clone(),
-                endpoint(svc, aliases),
+                project.networks[*key].name.clone(),
+                endpoint(project, svc, key),
             )])),
         })
 }
@@ -381,10 +460,30 @@ pub(super) fn network_request(
     let mut labels = base_labels(project, opts);
     labels.insert(labels::NETWORK.into(), key.to_string());
     labels.extend(net.labels.clone());
+    let ipam = (net.ipam.driver.is_some() || !net.ipam.config.is_empty()).then(|| Ipam {
+        driver: net.ipam.driver.clone(),
+        config: (!net.ipam.config.is_empty()).then(|| {
+            net.ipam
+                .config
+                .iter()
+                .map(|p| IpamConfig {
+                    subnet: p.subnet.clone(),
+                    ip_range: p.ip_range.clone(),
+                    gateway: p.gateway.clone(),
+                    auxiliary_addresses: (!p.aux_addresses.is_empty())
+                        .then(|| p.aux_addresses.clone().into_iter().collect()),
+                })
+                .collect()
+        }),
+        options: None,
+    });
     NetworkCreateRequest {
         name: net.name.clone(),
         driver: net.driver.clone(),
         internal: Some(net.internal),
+        attachable: net.attachable.then_some(true),
+        enable_ipv6: net.enable_ipv6,
+        ipam,
         labels: Some(labels),
         options: (!net.driver_opts.is_empty())
             .then(|| net.driver_opts.clone().into_iter().collect()),

@@ -83,6 +83,14 @@ impl Engine {
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
+        // What cannot be provided is refused before anything is created.
+        super::secrets::check_attachments(project, &self.api_version).map_err(|message| {
+            Error::Compose {
+                path: project.config_files.first().cloned().unwrap_or_default(),
+                position: None,
+                message,
+            }
+        })?;
         let existing = owned.containers.as_slice();
         let plan = super::plan::plan(project, existing);
         for orphan in &plan.orphans {
