@@ -204,11 +204,13 @@ fn mounts(project: &Project, svc: &Service, opts: &UpOptions) -> Vec<DockerMount
                 continue;
             }
             taken.push(target.clone());
+            // Compose gives a secret's bind empty bind options, a config's none.
             out.push(DockerMount {
                 target: Some(target),
                 source: Some(file.clone()),
                 typ: Some(MountType::BIND),
                 read_only: Some(true),
+                bind_options: secret.then(MountBindOptions::default),
                 ..Default::default()
             });
         }

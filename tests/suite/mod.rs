@@ -25,4 +25,5 @@ mod reliability;
 mod render;
 mod restore_secrets_ports;
 mod roots_and_files;
+mod secrets_mounts;
 mod settings;
