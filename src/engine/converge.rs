@@ -220,36 +220,8 @@ impl Engine {
             )
         })?;
         // API 1.41 attaches one network at create; the others are connected
-        // now, by priority as compose connects them. Before API 1.44 the
-        // engine takes no MAC address for the network joined at create:
-        // that one is joined again with its endpoint, while the container
-        // is still only created.
-        let order = svc.networks_by_priority();
-        let mut skip = 1;
-        if !super::secrets::api_at_least(&self.api_version, 1, 44)
-            && let Some(first) = order.first()
-            && svc
-                .endpoints
-                .get(*first)
-                .is_some_and(|e| e.mac_address.is_some())
-        {
-            let net = &project.networks[*first];
-            let request = bollard::models::NetworkDisconnectRequest {
-                container: name.to_string(),
-                force: Some(false),
-            };
-            self.docker
-                .disconnect_network(&net.name, request)
-                .await
-                .map_err(|e| {
-                    self.error(
-                        &format!("disconnect `{name}` from network `{}`", net.name),
-                        &e,
-                    )
-                })?;
-            skip = 0;
-        }
-        for key in order.into_iter().skip(skip) {
+        // now, by priority as compose connects them.
+        for key in svc.networks_by_priority().into_iter().skip(1) {
             let net = &project.networks[key];
             let request = NetworkConnectRequest {
                 container: name.to_string(),

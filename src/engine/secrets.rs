@@ -63,6 +63,18 @@ pub fn check_attachments(project: &Project, api_version: &str) -> Result<(), Str
                 }
             }
         }
+        if !api_at_least(api_version, 1, 44)
+            && let Some(first) = svc.networks_by_priority().first()
+            && svc
+                .endpoints
+                .get(*first)
+                .is_some_and(|e| e.mac_address.is_some())
+        {
+            return Err(format!(
+                "service `{}`: `networks.{first}.mac_address` on the network the container joins first needs Docker API 1.44 (Engine 25); this engine speaks {api_version} (docker compose refuses it too)",
+                svc.name
+            ));
+        }
         if !api_at_least(api_version, 1, 45)
             && let Some(m) = svc
                 .mounts

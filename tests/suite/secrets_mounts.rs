@@ -302,6 +302,14 @@ fn network_attachments_match_docker_compose() {
           com.example.opt: "1"
       back:
         priority: 100
+  second:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    profiles: [mac]
+    networks:
+      front:
+        ipv4_address: 10.213.{n}.11
+        mac_address: "02:42:0a:d5:{n:02x}:98"
 networks:
   front:
     driver_opts:
@@ -331,6 +339,15 @@ volumes:
     let ours = format!("{}-s", t.stack);
     let theirs = format!("{ours}x");
     t.f.run(&["create", "s"]).success();
+    // A MAC address on the network joined at create needs API 1.44: before
+    // it, docker compose refuses it, and so does mrctl, creating nothing.
+    let api = docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    if String::from_utf8_lossy(&api.stdout).trim() == "1.41" {
+        t.f.run(&["start", "s", "--profile", "mac"])
+            .code(3)
+            .stderr_has("service `second`: `networks.front.mac_address` on the network the container joins first needs Docker API 1.44");
+        assert!(t.containers().is_empty());
+    }
     t.f.run(&["start", "s"]).success();
     let mine = attachments(&format!("{ours}-app-1"), &ours);
     // The same subnet cannot be used twice at once: compose's turn comes
@@ -339,6 +356,7 @@ volumes:
     let _down = Down(theirs.clone());
     compose(&t, &theirs, "up -d --no-build --pull never");
     let expected = attachments(&format!("{theirs}-app-1"), &theirs);
+
     compose(&t, &theirs, "down -v");
     t.f.run(&["clean", "s", "--yes"]).success();
     assert_eq!(mine, expected);
