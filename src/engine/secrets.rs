@@ -231,3 +231,62 @@ mod tests {
         assert!(entries.next().is_none());
     }
 }
+
+#[cfg(test)]
+mod checks {
+    use super::check_attachments;
+    use crate::engine::drift::tests::project;
+
+    fn check(yaml: &str, api: &str) -> Result<(), String> {
+        check_attachments(&project(yaml), api)
+    }
+
+    #[test]
+    fn what_cannot_be_provided_is_refused_by_name() {
+        let e = check(
+            "services:\n  app:\n    image: x\n    secrets: [s]\nsecrets:\n  s: {external: true}\n",
+            "1.41",
+        )
+        .unwrap_err();
+        assert!(e.contains("service `app`: secret `s` is external"), "{e}");
+        let e = check(
+            "services:\n  app:\n    image: x\n    configs: [c]\nconfigs:\n  c: {environment: UNSET_VAR_X}\n",
+            "1.41",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains(
+                "config `c` takes its value from the variable `UNSET_VAR_X`, which is not set"
+            ),
+            "{e}"
+        );
+        let e = check(
+            "services:\n  app:\n    image: x\n    read_only: true\n    configs: [c]\nconfigs:\n  c: {content: hi}\n",
+            "1.41",
+        )
+        .unwrap_err();
+        assert!(e.contains("read-only"), "{e}");
+        let subpath = "services:\n  app:\n    image: x\n    volumes: [{type: volume, source: d, target: /d, volume: {subpath: s}}]\nvolumes:\n  d: {}\n";
+        assert!(
+            check(subpath, "1.41")
+                .unwrap_err()
+                .contains("`subpath` needs Docker API 1.45")
+        );
+        assert_eq!(check(subpath, "1.45"), Ok(()));
+        let mac = "services:\n  app:\n    image: x\n    networks:\n      n: {mac_address: \"02:42:ac:11:00:02\"}\nnetworks:\n  n: {}\n";
+        assert!(
+            check(mac, "1.43")
+                .unwrap_err()
+                .contains("`networks.n.mac_address`")
+        );
+        assert_eq!(check(mac, "1.44"), Ok(()));
+        // A file source works anywhere, even read-only.
+        assert_eq!(
+            check(
+                "services:\n  app:\n    image: x\n    read_only: true\n    secrets: [s]\nsecrets:\n  s: {file: ./s}\n",
+                "1.41"
+            ),
+            Ok(())
+        );
+    }
+}
