@@ -352,3 +352,6 @@ mod tests;
 
 #[cfg(test)]
 mod tests_env;
+
+#[cfg(test)]
+mod tests_attach;
