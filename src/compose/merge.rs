@@ -63,6 +63,19 @@ fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
                     }
                 }
             }
+            // A reference replaces one of the same source and target.
+            "secrets" | "configs" => {
+                let entry = base.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                if let (Value::Array(b), Value::Array(o)) = (entry, value) {
+                    for item in o {
+                        let id = |x: &Value| (x.get("source").cloned(), x.get("target").cloned());
+                        match b.iter_mut().find(|x| id(x) == id(&item)) {
+                            Some(existing) => *existing = item,
+                            None => b.push(item),
+                        }
+                    }
+                }
+            }
             "command" | "entrypoint" | "profiles" => {
                 base.insert(key, value);
             }

@@ -39,3 +39,39 @@ fn secrets_and_network_settings_are_checked_by_name() {
         assert!(err.contains(needle), "{yaml}\n{err}");
     }
 }
+
+#[test]
+fn secret_references_merge_by_source_and_target() {
+    let f = Files::new(&[
+        (
+            "a.yml",
+            "services:\n  app:\n    image: x\n    secrets: [a, {source: c, target: t1}]\n    configs: [x]\n\
+             secrets:\n  a: {file: ./a}\n  b: {file: ./b}\n  c: {file: ./c}\nconfigs:\n  x: {file: ./x}\n",
+        ),
+        (
+            "b.yml",
+            "services:\n  app:\n    secrets: [{source: a, target: x}, b, {source: c, target: t2}]\n    \
+             configs: [{source: x, mode: 0400}]\n",
+        ),
+    ]);
+    let p = f.load(&["a.yml", "b.yml"], &[]).unwrap();
+    let app = &p.services["app"];
+    let refs: Vec<(&str, Option<&str>)> = app
+        .secrets
+        .iter()
+        .map(|r| (r.source.as_str(), r.target.as_deref()))
+        .collect();
+    // As docker compose merges them.
+    assert_eq!(
+        refs,
+        [
+            ("a", None),
+            ("c", Some("t1")),
+            ("a", Some("x")),
+            ("b", None),
+            ("c", Some("t2"))
+        ]
+    );
+    assert_eq!(app.configs.len(), 1);
+    assert_eq!(app.configs[0].mode, Some(0o400));
+}
