@@ -331,7 +331,7 @@ pub struct Service {
     /// Network key → extra aliases (the service name is always an alias).
     pub networks: IndexMap<String, Vec<String>>,
     /// Network key → the service's other settings there, for the networks
-    /// that have any.
+    /// written as a mapping.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub endpoints: IndexMap<String, Endpoint>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -153,9 +153,8 @@ pub(super) fn endpoint(project: &Project, svc: &Service, key: &str) -> EndpointS
         crate::compose::container_name(&project.name, svc),
         svc.name.clone(),
     ];
-    let extra = svc.networks.get(key).cloned().unwrap_or_default();
-    let configured = !extra.is_empty() || svc.endpoints.contains_key(key);
-    aliases.extend(extra);
+    aliases.extend(svc.networks.get(key).cloned().unwrap_or_default());
+    let configured = svc.endpoints.contains_key(key);
     let e = svc.endpoints.get(key).cloned().unwrap_or_default();
     EndpointSettings {
         aliases: Some(aliases),

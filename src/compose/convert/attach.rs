@@ -22,7 +22,8 @@ const ENDPOINT_KEYS: &[&str] = &[
 ];
 
 /// The service's networks: key → aliases, and key → the other settings
-/// of the networks that have any.
+/// of each network written as a mapping (compose gives such an endpoint an
+/// address configuration, even an empty one).
 #[allow(clippy::type_complexity)]
 pub(in crate::compose) fn service_networks(
     v: Option<&Value>,
@@ -45,10 +46,7 @@ pub(in crate::compose) fn service_networks(
                     if let Some(Value::Array(a)) = s.get("aliases") {
                         aliases = a.iter().filter_map(scalar).collect();
                     }
-                    let endpoint = endpoint(s, net)?;
-                    if endpoint != Endpoint::default() {
-                        endpoints.insert(net.clone(), endpoint);
-                    }
+                    endpoints.insert(net.clone(), endpoint(s, net)?);
                 }
                 aliases_of.insert(net.clone(), aliases);
             }
