@@ -261,7 +261,7 @@ pub fn resources(v: Option<&Value>, project: &str, what: &str) -> R<IndexMap<Str
             }
         };
         for k in spec.keys() {
-            if !allowed.contains(&k.as_str()) {
+            if !allowed.contains(&k.as_str()) && !k.starts_with("x-") {
                 return Err(format!("`{what}.{key}`: key `{k}` is not supported"));
             }
         }

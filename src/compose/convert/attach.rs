@@ -39,7 +39,7 @@ pub(in crate::compose) fn service_networks(
                 let mut aliases = Vec::new();
                 if let Value::Object(s) = spec {
                     for k in s.keys() {
-                        if !ENDPOINT_KEYS.contains(&k.as_str()) {
+                        if !ENDPOINT_KEYS.contains(&k.as_str()) && !k.starts_with("x-") {
                             return Err(format!("`networks.{net}`: key `{k}` is not supported"));
                         }
                     }
@@ -180,6 +180,7 @@ pub(in crate::compose) fn file_objects(
         for k in spec.keys() {
             match k.as_str() {
                 "name" | "external" | "labels" => {}
+                k if k.starts_with("x-") => {}
                 k if sources.contains(&k) => {}
                 "driver" | "driver_opts" | "template_driver" => {
                     return Err(format!(
@@ -263,7 +264,9 @@ pub(in crate::compose) fn file_refs(
     for item in items {
         let Value::Object(m) = item else { continue };
         for k in m.keys() {
-            if !["source", "target", "uid", "gid", "mode"].contains(&k.as_str()) {
+            if !["source", "target", "uid", "gid", "mode"].contains(&k.as_str())
+                && !k.starts_with("x-")
+            {
                 return Err(format!("`{what}`: key `{k}` is not supported"));
             }
         }

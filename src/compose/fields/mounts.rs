@@ -32,7 +32,7 @@ pub(in crate::compose) fn mounts(
     for item in items {
         let Value::Object(m) = item else { continue };
         for k in m.keys() {
-            if !KEYS.contains(&k.as_str()) {
+            if !KEYS.contains(&k.as_str()) && !k.starts_with("x-") {
                 return Err(format!("`volumes`: key `{k}` is not supported"));
             }
         }
