@@ -10,82 +10,6 @@ use serde_json::{Map, Value, json};
 use super::model::*;
 use crate::units::parse_bytes;
 
-/// Marks the volumes written in the short form (`src:/target[:mode]`) in the
-/// merged document as compose marks them: a bind creates its missing host
-/// path, a volume carries empty volume options. `texts` are the files in
-/// merge order; a later file's entry for a target replaces an earlier one,
-/// as merging does. Only the shape for printing changes, not what runs.
-pub(super) fn mark_short_volumes(
-    document: &mut Map<String, Value>,
-    texts: &[String],
-    lookup: &dyn Fn(&str) -> Option<String>,
-) {
-    let mut short: std::collections::HashMap<(String, String), bool> = Default::default();
-    for text in texts {
-        let Ok(Value::Object(raw)) = serde_saphyr::from_str::<Value>(text) else {
-            continue;
-        };
-        let Some(Value::Object(services)) = raw.get("services") else {
-            continue;
-        };
-        for (name, svc) in services {
-            let Some(Value::Array(items)) = svc.get("volumes") else {
-                continue;
-            };
-            for item in items {
-                let (target, is_short) = match item {
-                    Value::String(s) => {
-                        let parts: Vec<&str> = s.split(':').collect();
-                        let t = if parts.len() == 1 { parts[0] } else { parts[1] };
-                        (t.to_string(), true)
-                    }
-                    Value::Object(m) => match m.get("target").and_then(super::load::scalar) {
-                        Some(t) => (t, false),
-                        None => continue,
-                    },
-                    _ => continue,
-                };
-                let target = if target.contains('$') {
-                    match super::interpolate(&target, lookup, &mut Vec::new()) {
-                        Ok(t) => t,
-                        Err(_) => continue,
-                    }
-                } else {
-                    target
-                };
-                short.insert((name.clone(), target), is_short);
-            }
-        }
-    }
-    let Some(Value::Object(services)) = document.get_mut("services") else {
-        return;
-    };
-    for (name, svc) in services.iter_mut() {
-        let Some(Value::Array(items)) = svc.get_mut("volumes") else {
-            continue;
-        };
-        for item in items {
-            let Value::Object(m) = item else { continue };
-            let Some(target) = m.get("target").and_then(super::load::scalar) else {
-                continue;
-            };
-            if short.get(&(name.clone(), target)) != Some(&true) {
-                continue;
-            }
-            match m.get("type").and_then(Value::as_str) {
-                Some("bind") => {
-                    m.entry("bind")
-                        .or_insert_with(|| json!({"create_host_path": true}));
-                }
-                Some("volume") => {
-                    m.entry("volume").or_insert_with(|| json!({}));
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
 /// The project as compose prints it.
 pub fn project(p: &Project) -> Value {
     let doc_services = p.document.get("services").and_then(Value::as_object);
@@ -98,54 +22,8 @@ pub fn project(p: &Project) -> Value {
             .unwrap_or(&empty);
         services.insert(name.clone(), service(svc, doc));
     }
-    let doc_networks = p.document.get("networks").and_then(Value::as_object);
-    let mut networks = Map::new();
-    for (key, n) in &p.networks {
-        let mut out = Map::new();
-        out.insert("name".into(), n.name.clone().into());
-        if let Some(d) = &n.driver {
-            out.insert("driver".into(), d.clone().into());
-        }
-        if !n.driver_opts.is_empty() {
-            out.insert("driver_opts".into(), strings(&n.driver_opts));
-        }
-        out.insert("ipam".into(), json!({}));
-        if n.external {
-            out.insert("external".into(), true.into());
-        }
-        if n.internal {
-            out.insert("internal".into(), true.into());
-        }
-        let attachable = doc_networks
-            .and_then(|m| m.get(key))
-            .and_then(|n| n.get("attachable"))
-            .and_then(Value::as_bool);
-        if attachable == Some(true) {
-            out.insert("attachable".into(), true.into());
-        }
-        if !n.labels.is_empty() {
-            out.insert("labels".into(), strings(&n.labels));
-        }
-        networks.insert(key.clone(), Value::Object(out));
-    }
-    let mut volumes = Map::new();
-    for (key, v) in &p.volumes {
-        let mut out = Map::new();
-        out.insert("name".into(), v.name.clone().into());
-        if let Some(d) = &v.driver {
-            out.insert("driver".into(), d.clone().into());
-        }
-        if !v.driver_opts.is_empty() {
-            out.insert("driver_opts".into(), strings(&v.driver_opts));
-        }
-        if v.external {
-            out.insert("external".into(), true.into());
-        }
-        if !v.labels.is_empty() {
-            out.insert("labels".into(), strings(&v.labels));
-        }
-        volumes.insert(key.clone(), Value::Object(out));
-    }
+    let networks = attach::networks(p);
+    let volumes = attach::volumes(p);
     let mut out = Map::new();
     out.insert("name".into(), p.name.clone().into());
     if !networks.is_empty() {
@@ -154,6 +32,11 @@ pub fn project(p: &Project) -> Value {
     out.insert("services".into(), Value::Object(services));
     if !volumes.is_empty() {
         out.insert("volumes".into(), Value::Object(volumes));
+    }
+    for (key, objects) in [("secrets", &p.secrets), ("configs", &p.configs)] {
+        if !objects.is_empty() {
+            out.insert(key.into(), Value::Object(attach::file_objects(objects)));
+        }
     }
     Value::Object(out)
 }
@@ -219,18 +102,18 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
         out.insert("expose".into(), json!(svc.expose));
     }
     if !svc.mounts.is_empty() {
-        let doc_mounts = doc.get("volumes").and_then(Value::as_array);
-        let mounts = svc
-            .mounts
-            .iter()
-            .enumerate()
-            .map(|(i, m)| mount(m, doc_mounts.and_then(|d| d.get(i))))
-            .collect();
+        let mounts = svc.mounts.iter().map(attach::mount).collect();
         out.insert("volumes".into(), Value::Array(mounts));
     }
     // A service in another's network namespace has no networks.
     if svc.settings.network_mode.is_none() {
-        out.insert("networks".into(), networks(svc, doc));
+        out.insert("networks".into(), attach::service_networks(svc, doc));
+    }
+    if !svc.secrets.is_empty() {
+        out.insert("secrets".into(), attach::file_refs(&svc.secrets, true));
+    }
+    if !svc.configs.is_empty() {
+        out.insert("configs".into(), attach::file_refs(&svc.configs, false));
     }
     let deps = depends_on(svc, doc);
     if !deps.is_empty() {
@@ -296,30 +179,6 @@ fn port(p: &Port) -> Value {
     Value::Object(o)
 }
 
-fn mount(m: &Mount, doc: Option<&Value>) -> Value {
-    let mut o = Map::new();
-    let kind = match m.kind {
-        MountKind::Bind => "bind",
-        MountKind::Volume => "volume",
-        MountKind::Tmpfs => "tmpfs",
-    };
-    o.insert("type".into(), kind.into());
-    if let Some(s) = &m.source {
-        o.insert("source".into(), s.clone().into());
-    }
-    o.insert("target".into(), m.target.clone().into());
-    if m.read_only {
-        o.insert("read_only".into(), true.into());
-    }
-    // The per-type options as written (the short form's are filled in on load).
-    for key in ["bind", "volume", "tmpfs"] {
-        if let Some(v) = doc.and_then(|d| d.get(key)).filter(|v| !v.is_null()) {
-            o.insert(key.into(), v.clone());
-        }
-    }
-    Value::Object(o)
-}
-
 /// `depends_on` as written (`required` spelled out; an optional dependency
 /// that is not active kept, as compose prints it), then the services the
 /// service names elsewhere, which compose adds with `restart: true`.
@@ -359,21 +218,6 @@ fn flag(v: &Value) -> Option<bool> {
         Value::String(s) if s == "true" || s == "false" => Some(s == "true"),
         _ => None,
     }
-}
-
-fn networks(svc: &Service, doc: &Map<String, Value>) -> Value {
-    let doc_nets = doc.get("networks").and_then(Value::as_object);
-    let mut o = Map::new();
-    for (key, aliases) in &svc.networks {
-        let written = doc_nets.and_then(|n| n.get(key));
-        let v = match written {
-            Some(Value::Object(_)) if !aliases.is_empty() => json!({"aliases": aliases}),
-            Some(Value::Object(_)) => json!({}),
-            _ => Value::Null,
-        };
-        o.insert(key.clone(), v);
-    }
-    Value::Object(o)
 }
 
 fn healthcheck(h: &Healthcheck, doc: &Map<String, Value>) -> Value {
@@ -490,6 +334,7 @@ pub fn go_duration(ms: u64) -> String {
     }
 }
 
+mod attach;
 mod settings;
 use settings::{build, settings};
 

@@ -9,6 +9,17 @@ use super::load::{kind, scalar};
 use super::model::*;
 use super::settings::{build, settings};
 
+mod attach;
+pub(super) use attach::file_objects;
+use attach::{file_refs, ipam, service_networks};
+
+/// The project's top-level objects a service may refer to.
+pub struct Declared<'a> {
+    pub volumes: &'a IndexMap<String, Volume>,
+    pub secrets: &'a IndexMap<String, FileObject>,
+    pub configs: &'a IndexMap<String, FileObject>,
+}
+
 fn restart(v: Option<String>) -> R<Option<String>> {
     match v.as_deref() {
         None => Ok(None),
@@ -126,46 +137,12 @@ fn depends_on(v: Option<&Value>, implied: &[String]) -> R<IndexMap<String, Condi
     Ok(out)
 }
 
-fn service_networks(v: Option<&Value>) -> R<IndexMap<String, Vec<String>>> {
-    let mut out = IndexMap::new();
-    match v {
-        None | Some(Value::Null) => {
-            out.insert("default".to_string(), Vec::new());
-        }
-        Some(Value::Object(m)) => {
-            for (net, spec) in m {
-                let mut aliases = Vec::new();
-                if let Value::Object(s) = spec {
-                    for k in s.keys() {
-                        if k != "aliases" {
-                            return Err(format!(
-                                "`networks.{net}`: key `{k}` is not supported (only `aliases`)"
-                            ));
-                        }
-                    }
-                    if let Some(Value::Array(a)) = s.get("aliases") {
-                        aliases = a.iter().filter_map(scalar).collect();
-                    }
-                }
-                out.insert(net.clone(), aliases);
-            }
-        }
-        Some(other) => {
-            return Err(format!(
-                "`networks` must be a list or a mapping, not {}",
-                kind(other)
-            ));
-        }
-    }
-    Ok(out)
-}
-
 /// Converts one merged service.
 pub fn service(
     project: &str,
     name: &str,
     svc: &Map<String, Value>,
-    volumes: &IndexMap<String, Volume>,
+    declared: &Declared<'_>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> R<Service> {
     let build = build(svc.get("build"), lookup)?;
@@ -224,11 +201,12 @@ pub fn service(
         ));
     }
     let settings = settings(svc)?;
+    let (networks, endpoints) = service_networks(svc.get("networks"))?;
     // A service in another's network namespace joins no network itself.
-    let networks = if settings.network_mode.is_some() {
-        IndexMap::new()
+    let (networks, endpoints) = if settings.network_mode.is_some() {
+        (IndexMap::new(), IndexMap::new())
     } else {
-        service_networks(svc.get("networks"))?
+        (networks, endpoints)
     };
     Ok(Service {
         name: name.to_string(),
@@ -239,8 +217,11 @@ pub fn service(
         environment: environment(svc, lookup)?,
         ports: ports(svc.get("ports"))?,
         expose,
-        mounts: mounts(svc.get("volumes"), volumes)?,
+        mounts: mounts(svc.get("volumes"), declared.volumes)?,
         networks,
+        endpoints,
+        secrets: file_refs(svc.get("secrets"), "secrets", declared.secrets)?,
+        configs: file_refs(svc.get("configs"), "configs", declared.configs)?,
         depends_on: depends_on(
             svc.get("depends_on"),
             &super::settings_more::implied_dependencies(&settings),
@@ -291,6 +272,8 @@ pub fn resources(v: Option<&Value>, project: &str, what: &str) -> R<IndexMap<Str
             "labels",
             "internal",
             "attachable",
+            "enable_ipv6",
+            "ipam",
         ]
     } else {
         &["name", "external", "driver", "driver_opts", "labels"]
@@ -307,7 +290,7 @@ pub fn resources(v: Option<&Value>, project: &str, what: &str) -> R<IndexMap<Str
             }
         };
         for k in spec.keys() {
-            if !allowed.contains(&k.as_str()) {
+            if !allowed.contains(&k.as_str()) && !k.starts_with("x-") {
                 return Err(format!("`{what}.{key}`: key `{k}` is not supported"));
             }
         }
@@ -347,6 +330,12 @@ pub fn resources(v: Option<&Value>, project: &str, what: &str) -> R<IndexMap<Str
                     spec.get("driver_opts"),
                     &format!("{what}.{key}.driver_opts"),
                 )?,
+                attachable: spec
+                    .get("attachable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                enable_ipv6: spec.get("enable_ipv6").and_then(Value::as_bool),
+                ipam: ipam(spec.get("ipam"), key)?,
             },
         );
     }

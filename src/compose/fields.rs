@@ -9,6 +9,9 @@ use super::load::{kind, scalar};
 use super::model::*;
 use crate::units::{parse_bytes, parse_duration};
 
+mod mounts;
+pub(super) use mounts::{file_mode, mounts};
+
 pub(super) type R<T> = std::result::Result<T, String>;
 
 pub(super) fn string(v: &Value, key: &str) -> R<String> {
@@ -202,72 +205,6 @@ pub(super) fn ports(v: Option<&Value>) -> R<Vec<Port>> {
                 out.extend(short_ports(&spec)?);
             }
         }
-    }
-    Ok(out)
-}
-
-pub(super) fn mounts(v: Option<&Value>, volumes: &IndexMap<String, Volume>) -> R<Vec<Mount>> {
-    let mut out = Vec::new();
-    let Some(Value::Array(items)) = v else {
-        return Ok(out);
-    };
-    for item in items {
-        let Value::Object(m) = item else { continue };
-        for k in m.keys() {
-            if ![
-                "type",
-                "source",
-                "target",
-                "read_only",
-                "volume",
-                "bind",
-                "tmpfs",
-                "consistency",
-            ]
-            .contains(&k.as_str())
-            {
-                return Err(format!("`volumes`: key `{k}` is not supported"));
-            }
-        }
-        let target = m
-            .get("target")
-            .and_then(scalar)
-            .ok_or("`volumes`: each mount needs a `target`")?;
-        if !target.starts_with('/') {
-            return Err(format!(
-                "`volumes`: the target `{target}` must be an absolute path"
-            ));
-        }
-        let kind = match m.get("type").and_then(Value::as_str).unwrap_or("volume") {
-            "bind" => MountKind::Bind,
-            "volume" => MountKind::Volume,
-            "tmpfs" => MountKind::Tmpfs,
-            other => return Err(format!("`volumes`: type `{other}` is not supported")),
-        };
-        let source = m.get("source").and_then(scalar).filter(|s| !s.is_empty());
-        match kind {
-            MountKind::Bind if source.is_none() => {
-                return Err(format!(
-                    "`volumes`: the bind mount at `{target}` needs a `source`"
-                ));
-            }
-            MountKind::Volume => {
-                if let Some(s) = &source
-                    && !volumes.contains_key(s)
-                {
-                    return Err(format!(
-                        "`volumes`: volume `{s}` is not declared under the top-level `volumes`"
-                    ));
-                }
-            }
-            _ => {}
-        }
-        out.push(Mount {
-            kind,
-            source,
-            target,
-            read_only: m.get("read_only").and_then(Value::as_bool).unwrap_or(false),
-        });
     }
     Ok(out)
 }

@@ -11,17 +11,20 @@ use super::yaml::Marks;
 use crate::error::{Error, Result};
 use crate::interpolate::interpolate;
 
+mod attach;
 mod normalize;
 
+pub(crate) use attach::PROPAGATIONS;
+
 use normalize::normalize_service;
-#[cfg(test)]
-use normalize::volume_long_form;
 pub(super) use normalize::{absolutize, default_build_context};
 
 /// Largest compose file read, against runaway inputs.
 const MAX_FILE_BYTES: u64 = crate::fsutil::MAX_COMPOSE;
 
-pub const TOP_LEVEL_KEYS: &[&str] = &["version", "name", "services", "networks", "volumes"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "version", "name", "services", "networks", "volumes", "secrets", "configs",
+];
 
 pub const SERVICE_KEYS: &[&str] = &[
     "image",
@@ -114,6 +117,8 @@ pub const SERVICE_KEYS: &[&str] = &[
     "credential_spec",
     "provider",
     "models",
+    "secrets",
+    "configs",
 ];
 
 /// One parsed compose file, interpolated and normalised.
@@ -224,6 +229,7 @@ pub fn load_plain(
     let Value::Object(mut doc) = doc else {
         unreachable!()
     };
+    attach::top_level(&mut doc, working_dir).map_err(&err)?;
     if let Some(Value::Object(services)) = doc.get_mut("services") {
         for (name, svc) in services.iter_mut() {
             if svc.is_null() {

@@ -62,7 +62,7 @@ pub fn merge_docs(base: &mut Map<String, Value>, over: Map<String, Value>) {
                     }
                 }
             }
-            "networks" | "volumes" => {
+            "networks" | "volumes" | "secrets" | "configs" => {
                 let entry = base.entry(key).or_insert_with(|| Value::Object(Map::new()));
                 deep_merge(entry, value);
             }
@@ -92,6 +92,19 @@ pub fn merge_service(base: &mut Map<String, Value>, over: Map<String, Value>) {
                     for item in o {
                         let target = item.get("target").cloned();
                         match b.iter_mut().find(|x| x.get("target").cloned() == target) {
+                            Some(existing) => *existing = item,
+                            None => b.push(item),
+                        }
+                    }
+                }
+            }
+            // A reference replaces one of the same source and target.
+            "secrets" | "configs" => {
+                let entry = base.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                if let (Value::Array(b), Value::Array(o)) = (entry, value) {
+                    for item in o {
+                        let id = |x: &Value| (x.get("source").cloned(), x.get("target").cloned());
+                        match b.iter_mut().find(|x| id(x) == id(&item)) {
                             Some(existing) => *existing = item,
                             None => b.push(item),
                         }

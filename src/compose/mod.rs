@@ -209,6 +209,15 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
                 )
             })
             .collect();
+    let secrets = convert::file_objects(merged.get("secrets"), opts.project, "secrets", &lookup)
+        .map_err(&err)?;
+    let configs = convert::file_objects(merged.get("configs"), opts.project, "configs", &lookup)
+        .map_err(&err)?;
+    let declared = convert::Declared {
+        volumes: &volumes,
+        secrets: &secrets,
+        configs: &configs,
+    };
     let mut services = IndexMap::new();
     if let Some(Value::Object(raw)) = merged.get("services") {
         for (name, svc) in raw {
@@ -235,7 +244,7 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
                     ),
                 });
             }
-            let service = convert::service(opts.project, name, svc, &volumes, &lookup)
+            let service = convert::service(opts.project, name, svc, &declared, &lookup)
                 .map_err(|m| err(format!("service `{name}`: {m}")))?;
             services.insert(name.clone(), service);
         }
@@ -270,6 +279,9 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
                     internal: false,
                     labels: IndexMap::new(),
                     driver_opts: IndexMap::new(),
+                    attachable: false,
+                    enable_ipv6: None,
+                    ipam: Ipam::default(),
                 },
                 None => {
                     return Err(err(format!(
@@ -291,6 +303,18 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
             })
         })
         .collect();
+    let used = |objects: IndexMap<String, FileObject>, refs: fn(&Service) -> &Vec<FileRef>| {
+        objects
+            .into_iter()
+            .filter(|(k, _)| {
+                services
+                    .values()
+                    .any(|s| refs(s).iter().any(|r| &r.source == k))
+            })
+            .collect::<IndexMap<_, _>>()
+    };
+    let used_secrets = used(secrets, |s| &s.secrets);
+    let used_configs = used(configs, |s| &s.configs);
     let mut container_names: IndexMap<String, &str> = IndexMap::new();
     for s in services.values() {
         if let Some(cn) = &s.container_name
@@ -309,13 +333,14 @@ pub fn resolve(opts: &LoadOptions<'_>, texts: &[String]) -> Result<Project> {
         services,
         networks: used_networks,
         volumes: used_volumes,
+        secrets: used_secrets,
+        configs: used_configs,
         unset_variables: unset,
         warnings,
         waves: Vec::new(),
         document: merged,
     };
     project.waves = waves(&project).map_err(err)?;
-    canonical::mark_short_volumes(&mut project.document, texts, &lookup);
     Ok(project)
 }
 
@@ -404,3 +429,6 @@ mod tests;
 
 #[cfg(test)]
 mod tests_env;
+
+#[cfg(test)]
+mod tests_attach;

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+mod attach;
+pub use attach::*;
+
 /// A loaded, merged, validated compose project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Project {
@@ -21,6 +24,10 @@ pub struct Project {
     pub networks: IndexMap<String, Network>,
     /// Named volumes the active services use, by key.
     pub volumes: IndexMap<String, Volume>,
+    /// Top-level secrets the active services use, by key.
+    pub secrets: IndexMap<String, FileObject>,
+    /// Top-level configs the active services use, by key.
+    pub configs: IndexMap<String, FileObject>,
     /// Variables used but not set (each becomes an empty string, as in compose).
     pub unset_variables: Vec<String>,
     /// What resolving skipped and the user should hear about (an optional
@@ -56,6 +63,10 @@ pub struct Network {
     pub internal: bool,
     pub labels: IndexMap<String, String>,
     pub driver_opts: IndexMap<String, String>,
+    pub attachable: bool,
+    /// `enable_ipv6` as written (compose prints `false` when written).
+    pub enable_ipv6: Option<bool>,
+    pub ipam: Ipam,
 }
 
 /// A top-level named volume.
@@ -107,6 +118,8 @@ pub enum MountKind {
 }
 
 /// A mount: bind (absolute host path), named volume (its key), anonymous volume, or tmpfs.
+/// The options are left out of the hash when unset, so mounts without them
+/// keep their hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mount {
     pub kind: MountKind,
@@ -114,6 +127,31 @@ pub struct Mount {
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<String>,
+    /// A bind's options (`bind:`, or the short form's `z`, `rslave`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<BindOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<TmpfsOptions>,
+}
+
+impl Mount {
+    /// A plain mount of `kind`, without options.
+    pub fn new(kind: MountKind, source: Option<String>, target: String, read_only: bool) -> Mount {
+        Mount {
+            kind,
+            source,
+            target,
+            read_only,
+            consistency: None,
+            bind: None,
+            volume: None,
+            tmpfs: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -400,6 +438,14 @@ pub struct Service {
     pub mounts: Vec<Mount>,
     /// Network key → extra aliases (the service name is always an alias).
     pub networks: IndexMap<String, Vec<String>>,
+    /// Network key → the service's other settings there, for the networks
+    /// written as a mapping.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub endpoints: IndexMap<String, Endpoint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
     pub depends_on: IndexMap<String, Condition>,
     pub healthcheck: Option<Healthcheck>,
     pub labels: IndexMap<String, String>,
@@ -429,6 +475,15 @@ impl Service {
         self.stop_grace_period_ms
             .map(|ms| ms.div_ceil(1000) as i64)
             .unwrap_or(10)
+    }
+
+    /// The service's network keys in the order docker compose joins them:
+    /// by decreasing `priority`, then by key. The first is joined at create.
+    pub fn networks_by_priority(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.networks.keys().map(String::as_str).collect();
+        let priority = |k: &str| self.endpoints.get(k).and_then(|e| e.priority).unwrap_or(0);
+        keys.sort_by(|a, b| priority(b).cmp(&priority(a)).then(a.cmp(b)));
+        keys
     }
 
     /// Whether the service has a healthcheck that runs.

@@ -2,12 +2,12 @@
 
 use super::*;
 
-struct Files {
+pub(super) struct Files {
     dir: tempfile::TempDir,
 }
 
 impl Files {
-    fn new(files: &[(&str, &str)]) -> Files {
+    pub(super) fn new(files: &[(&str, &str)]) -> Files {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
             let p = dir.path().join(name);
@@ -17,7 +17,7 @@ impl Files {
         Files { dir }
     }
 
-    fn load(&self, names: &[&str], vars: &[(&str, &str)]) -> Result<Project> {
+    pub(super) fn load(&self, names: &[&str], vars: &[(&str, &str)]) -> Result<Project> {
         let files: Vec<PathBuf> = names.iter().map(|n| self.dir.path().join(n)).collect();
         let variables: IndexMap<String, String> = vars
             .iter()
@@ -271,9 +271,9 @@ fn unsupported_keys_name_file_service_and_key() {
         err.contains("service `web`: `credential_spec` is not supported by mrctl: it configures a Windows container"),
         "{err}"
     );
-    let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nsecrets: {}\n")]);
+    let f = Files::new(&[("c.yml", "services:\n  web:\n    image: x\nmodels: {}\n")]);
     let err = f.load(&["c.yml"], &[]).unwrap_err().to_string();
-    assert!(err.contains("top-level key `secrets`"), "{err}");
+    assert!(err.contains("top-level key `models`"), "{err}");
 }
 
 #[test]

@@ -247,12 +247,13 @@ impl Engine {
                 &e,
             )
         })?;
-        // API 1.41 attaches one network at create; the others are connected now.
-        for (key, aliases) in super::translate::networks_in_order(svc).into_iter().skip(1) {
+        // API 1.41 attaches one network at create; the others are connected
+        // now, by priority as compose connects them.
+        for key in svc.networks_by_priority().into_iter().skip(1) {
             let net = &project.networks[key];
             let request = NetworkConnectRequest {
                 container: name.to_string(),
-                endpoint_config: Some(super::translate::endpoint(svc, name, aliases)),
+                endpoint_config: Some(super::translate::endpoint(project, svc, key)),
             };
             self.docker
                 .connect_network(&net.name, request)
@@ -261,7 +262,7 @@ impl Engine {
                     self.error(&format!("connect `{name}` to network `{}`", net.name), &e)
                 })?;
         }
-        Ok(())
+        self.inject_files(project, svc, name).await
     }
 
     async fn start(

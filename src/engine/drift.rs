@@ -281,13 +281,12 @@ impl Engine {
             .networks
             .keys()
             .find(|k| project.networks.get(*k).is_some_and(|n| n.name == network));
-        let aliases = key.map(|k| svc.networks[k].clone()).unwrap_or_default();
         let request = NetworkConnectRequest {
             container: c.name.clone(),
             endpoint_config: Some(super::translate::endpoint(
+                project,
                 svc,
-                c.name.trim_start_matches('/'),
-                &aliases,
+                key.map(String::as_str).unwrap_or_default(),
             )),
         };
         self.docker

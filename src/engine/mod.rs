@@ -8,8 +8,9 @@
 //! `start` is `up.rs` (orchestration, rollback) over `translate.rs` (the
 //! compose model to create bodies, pure), `plan.rs` (what to do with each
 //! service, pure), `converge.rs` (carrying the plan out), `images.rs`,
-//! `networks.rs`, `volumes.rs`, `conditions.rs` (dependency waits),
-//! `limits.rs` and `drift.rs`.
+//! `networks.rs`, `volumes.rs`, `secrets.rs` (secrets and configs written
+//! into containers), `conditions.rs` (dependency waits), `limits.rs` and
+//! `drift.rs`.
 
 mod archive;
 mod build;
@@ -27,6 +28,7 @@ mod ops;
 pub mod owned;
 mod plan;
 mod ready;
+mod secrets;
 mod translate;
 mod translate_more;
 mod up;

@@ -5,14 +5,17 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
-    MountType, MountVolumeOptions, NetworkCreateRequest, NetworkingConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, Ipam,
+    IpamConfig, NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
 use super::labels;
 use super::up::UpOptions;
-use crate::compose::{Healthcheck, MountKind, Network, Project, Service, Volume};
+use crate::compose::{Healthcheck, Network, Project, Service, Volume};
+
+mod mounts;
+use mounts::{binds, mounts};
 
 /// Published ports by `target/protocol`, as the engine takes them.
 type PortBindings = HashMap<String, Option<Vec<PortBinding>>>;
@@ -132,54 +135,6 @@ fn port_bindings(svc: &Service) -> PortBindings {
     bindings
 }
 
-/// The service's bind mounts as `source:target[:ro]`. Binds (not Mounts) so
-/// that a missing host directory is created, as compose does.
-fn binds(svc: &Service) -> Vec<String> {
-    svc.mounts
-        .iter()
-        .filter(|m| m.kind == MountKind::Bind)
-        .map(|m| {
-            format!(
-                "{}:{}{}",
-                m.source.clone().unwrap_or_default(),
-                m.target,
-                if m.read_only { ":ro" } else { "" }
-            )
-        })
-        .collect()
-}
-
-/// The service's volumes (named by the engine's name of the volume;
-/// anonymous ones labelled as the instance's) and tmpfs mounts.
-fn mounts(project: &Project, svc: &Service, opts: &UpOptions) -> Vec<DockerMount> {
-    svc.mounts
-        .iter()
-        .filter_map(|m| match m.kind {
-            MountKind::Bind => None,
-            MountKind::Volume => {
-                let source = m.source.as_ref().map(|k| project.volumes[k].name.clone());
-                let volume_options = source.is_none().then(|| MountVolumeOptions {
-                    labels: Some(base_labels(project, opts)),
-                    ..Default::default()
-                });
-                Some(DockerMount {
-                    target: Some(m.target.clone()),
-                    source,
-                    typ: Some(MountType::VOLUME),
-                    read_only: Some(m.read_only),
-                    volume_options,
-                    ..Default::default()
-                })
-            }
-            MountKind::Tmpfs => Some(DockerMount {
-                target: Some(m.target.clone()),
-                typ: Some(MountType::TMPFS),
-                ..Default::default()
-            }),
-        })
-        .collect()
-}
-
 /// `always`, `unless-stopped`, `on-failure[:N]`; anything else is `no`.
 fn restart_policy(restart: Option<&str>) -> Option<RestartPolicy> {
     restart.map(|r| {
@@ -215,56 +170,67 @@ fn healthcheck(h: Option<&Healthcheck>) -> Option<HealthConfig> {
     })
 }
 
-/// The endpoint of a container on one network, aliased as compose aliases
-/// it: the container's name, the service name, then the network's extra
-/// aliases.
-pub(super) fn endpoint(svc: &Service, container: &str, aliases: &[String]) -> EndpointSettings {
-    let mut all = vec![container.to_string(), svc.name.clone()];
-    all.extend(aliases.iter().cloned());
+/// The endpoint of a service on network `key`, as docker compose makes it:
+/// the container's name, the service's and the extra aliases, and the
+/// service's addresses, MAC address, driver options and gateway priority
+/// there.
+pub(super) fn endpoint(project: &Project, svc: &Service, key: &str) -> EndpointSettings {
+    let mut aliases = vec![
+        crate::compose::container_name(&project.name, svc),
+        svc.name.clone(),
+    ];
+    aliases.extend(svc.networks.get(key).cloned().unwrap_or_default());
+    let configured = svc.endpoints.contains_key(key);
+    let e = svc.endpoints.get(key).cloned().unwrap_or_default();
     EndpointSettings {
-        aliases: Some(all),
+        aliases: Some(aliases),
+        ipam_config: configured.then(|| EndpointIpamConfig {
+            ipv4_address: e.ipv4_address.clone(),
+            ipv6_address: e.ipv6_address.clone(),
+            link_local_ips: (!e.link_local_ips.is_empty()).then(|| e.link_local_ips.clone()),
+        }),
+        ip_address: e.ipv4_address.clone(),
+        mac_address: e.mac_address.clone(),
+        driver_opts: (!e.driver_opts.is_empty())
+            .then(|| e.driver_opts.clone().into_iter().collect()),
+        gw_priority: e.gw_priority,
         ..Default::default()
     }
 }
 
-/// A service's networks in the order compose connects them: by key (the
-/// first is joined at create, the others connected after it).
-pub(super) fn networks_in_order(svc: &Service) -> Vec<(&String, &Vec<String>)> {
-    let mut nets: Vec<_> = svc.networks.iter().collect();
-    nets.sort_by(|a, b| a.0.cmp(b.0));
-    nets
-}
-
-/// The network a container joins at create: the service's first in
-/// compose's order, by name. By name, the engine resolves it when the
-/// container starts, so whichever twin `dedupe_network` keeps is the one it
-/// joins. (API 1.41 attaches one network at create; the others are
-/// connected after it.)
+/// The network a container joins at create: the service's own
+/// `network_mode`, or its first network by priority, by name. By name, the
+/// engine resolves it when the container starts, so whichever twin
+/// `dedupe_network` keeps is the one it joins. (API 1.41 attaches one
+/// network at create; the others are connected after it, in order.)
 fn network_mode(project: &Project, svc: &Service) -> Option<String> {
     if let Some(mode) = &svc.settings.network_mode {
         return Some(super::translate_more::network_mode(project, mode));
     }
-    networks_in_order(svc)
+    svc.networks_by_priority()
         .first()
-        .map(|(k, _)| project.networks[*k].name.clone())
+        .map(|k| project.networks[*k].name.clone())
 }
 
-/// The first network's endpoint, with its aliases.
+/// The endpoint on the network joined at create: it also carries the
+/// service's links and its service-level MAC address, as compose sends them.
+fn first_endpoint(project: &Project, svc: &Service, key: &str) -> EndpointSettings {
+    let e = endpoint(project, svc, key);
+    EndpointSettings {
+        links: super::translate_more::links(project, svc),
+        mac_address: svc.settings.mac_address.clone().or(e.mac_address.clone()),
+        ..e
+    }
+}
+
+/// The first network's endpoint.
 fn networking_config(project: &Project, svc: &Service) -> Option<NetworkingConfig> {
-    networks_in_order(svc)
+    svc.networks_by_priority()
         .first()
-        .map(|(key, aliases)| NetworkingConfig {
+        .map(|key| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 project.networks[*key].name.clone(),
-                EndpointSettings {
-                    links: super::translate_more::links(project, svc),
-                    mac_address: svc.settings.mac_address.clone(),
-                    ..endpoint(
-                        svc,
-                        &crate::compose::container_name(&project.name, svc),
-                        aliases,
-                    )
-                },
+                first_endpoint(project, svc, key),
             )])),
         })
 }
@@ -432,10 +398,30 @@ pub(super) fn network_request(
     if let Some(hash) = project.config_hashes().networks.get(key) {
         labels.insert(labels::CONFIG_HASH.into(), hash.clone());
     }
+    let ipam = (net.ipam.driver.is_some() || !net.ipam.config.is_empty()).then(|| Ipam {
+        driver: net.ipam.driver.clone(),
+        config: (!net.ipam.config.is_empty()).then(|| {
+            net.ipam
+                .config
+                .iter()
+                .map(|p| IpamConfig {
+                    subnet: p.subnet.clone(),
+                    ip_range: p.ip_range.clone(),
+                    gateway: p.gateway.clone(),
+                    auxiliary_addresses: (!p.aux_addresses.is_empty())
+                        .then(|| p.aux_addresses.clone().into_iter().collect()),
+                })
+                .collect()
+        }),
+        options: None,
+    });
     NetworkCreateRequest {
         name: net.name.clone(),
         driver: net.driver.clone(),
         internal: Some(net.internal),
+        attachable: net.attachable.then_some(true),
+        enable_ipv6: net.enable_ipv6,
+        ipam,
         labels: Some(labels),
         options: (!net.driver_opts.is_empty())
             .then(|| net.driver_opts.clone().into_iter().collect()),

@@ -6,6 +6,8 @@ use bollard::models::{
     PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
+use bollard::models::{EndpointIpamConfig, MountBindOptions, MountTmpfsOptions};
+
 use super::*;
 use crate::compose::Limits;
 use crate::engine::drift::tests::project;
@@ -148,6 +150,7 @@ fn binds_volumes_and_tmpfs_are_translated() {
     ));
     let svc = &p.services["web"];
     assert_eq!(binds(svc), strings(&["/srv/data:/data:ro"]));
+    // Short named and anonymous volumes carry empty volume options.
     assert_eq!(
         mounts(&p, svc, &opts()),
         [
@@ -156,6 +159,7 @@ fn binds_volumes_and_tmpfs_are_translated() {
                 source: Some("p_cache".into()),
                 typ: Some(MountType::VOLUME),
                 read_only: Some(false),
+                volume_options: Some(MountVolumeOptions::default()),
                 ..Default::default()
             },
             // An anonymous volume carries the instance's labels.
@@ -172,6 +176,7 @@ fn binds_volumes_and_tmpfs_are_translated() {
             DockerMount {
                 target: Some("/tmp".into()),
                 typ: Some(MountType::TMPFS),
+                read_only: Some(false),
                 ..Default::default()
             },
         ]
@@ -230,31 +235,120 @@ fn healthcheck_durations_are_nanoseconds() {
 }
 
 #[test]
-fn the_first_network_by_key_is_joined_at_create_with_its_aliases() {
+fn the_first_network_by_priority_is_joined_at_create_with_its_endpoint() {
     let p = project(concat!(
         "services:\n  web:\n    image: busybox\n    networks:\n",
-        "      front: {aliases: [www]}\n      back: {}\n",
-        "networks:\n  front: {}\n  back: {name: shared-back}\n",
+        "      front: {aliases: [www], priority: 5, ipv4_address: 10.1.2.3, ",
+        "mac_address: \"02:42:ac:11:00:99\", link_local_ips: [169.254.1.1], ",
+        "driver_opts: {a: b}, gw_priority: 2}\n",
+        "      back: {}\n      aa:\n",
+        "networks:\n  front: {}\n  back: {name: shared-back}\n  aa: {}\n",
     ));
     let svc = &p.services["web"];
-    // Compose joins networks by key: `back` first.
-    assert_eq!(network_mode(&p, svc).as_deref(), Some("shared-back"));
+    // By priority, then by key, as compose joins them.
+    assert_eq!(svc.networks_by_priority(), ["front", "aa", "back"]);
+    assert_eq!(network_mode(&p, svc).as_deref(), Some("p_front"));
+    let front = EndpointSettings {
+        aliases: Some(strings(&["p-web-1", "web", "www"])),
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: Some("10.1.2.3".into()),
+            ipv6_address: None,
+            link_local_ips: Some(strings(&["169.254.1.1"])),
+        }),
+        ip_address: Some("10.1.2.3".into()),
+        mac_address: Some("02:42:ac:11:00:99".into()),
+        driver_opts: Some(HashMap::from([("a".to_string(), "b".to_string())])),
+        gw_priority: Some(2),
+        ..Default::default()
+    };
     assert_eq!(
         networking_config(&p, svc),
         Some(NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                "shared-back".to_string(),
-                EndpointSettings {
-                    aliases: Some(strings(&["p-web-1", "web"])),
-                    ..Default::default()
-                }
-            )])),
+            endpoints_config: Some(HashMap::from([("p_front".to_string(), front)])),
         })
     );
+    // A network listed without settings: the names only.
     assert_eq!(
-        endpoint(svc, "p-web-1", &[]).aliases,
-        Some(strings(&["p-web-1", "web"]))
+        endpoint(&p, svc, "aa"),
+        EndpointSettings {
+            aliases: Some(strings(&["p-web-1", "web"])),
+            ..Default::default()
+        }
     );
+}
+
+#[test]
+fn mount_options_follow_compose() {
+    let p = project(concat!(
+        "services:\n  web:\n    image: busybox\n    volumes:\n",
+        "      - ./a:/a:ro,z\n      - ./b:/b:rslave\n",
+        "      - {type: bind, source: /c, target: /c, bind: {selinux: Z}}\n",
+        "      - {type: bind, source: /d, target: /d}\n",
+        "      - data:/e:nocopy\n",
+        "      - {type: tmpfs, target: /t, tmpfs: {size: 1m, mode: 0o1777}}\n",
+        "    secrets: [s, {source: e, target: /e2}]\n",
+        "    configs: [{source: c, target: conf}]\n",
+        "volumes:\n  data: {}\n",
+        "secrets:\n  s: {file: /run/s.txt}\n  e: {environment: NOPE}\n",
+        "configs:\n  c: {file: /etc/c.conf}\n",
+    ));
+    let svc = &p.services["web"];
+    // Strings for the binds that create their host path and have no propagation.
+    assert_eq!(binds(svc), strings(&["/srv/a:/a:ro,z", "/d:/d:rw"]));
+    let m = mounts(&p, svc, &opts());
+    let at = |t: &str| {
+        m.iter()
+            .find(|m| m.target.as_deref() == Some(t))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        at("/b").bind_options,
+        Some(MountBindOptions {
+            propagation: Some(bollard::models::MountBindOptionsPropagationEnum::RSLAVE),
+            ..Default::default()
+        })
+    );
+    // SELinux relabelling needs the string form; compose drops it here too.
+    assert_eq!(at("/c").bind_options, Some(MountBindOptions::default()));
+    assert_eq!(at("/e").volume_options.unwrap().no_copy, Some(true));
+    assert_eq!(
+        at("/t").tmpfs_options,
+        Some(MountTmpfsOptions {
+            size_bytes: Some(1 << 20),
+            mode: Some(0o1777),
+            ..Default::default()
+        })
+    );
+    // File secrets and configs are read-only binds; the others are copied in.
+    assert_eq!(at("/run/secrets/s").source.as_deref(), Some("/run/s.txt"));
+    assert_eq!(at("/run/secrets/s").read_only, Some(true));
+    assert_eq!(at("/conf").source.as_deref(), Some("/etc/c.conf"));
+    assert!(m.iter().all(|m| m.target.as_deref() != Some("/e2")));
+}
+
+#[test]
+fn networks_carry_their_address_pools() {
+    let p = project(concat!(
+        "services:\n  web:\n    image: busybox\n    networks: [n]\n",
+        "networks:\n  n:\n    attachable: true\n    enable_ipv6: false\n",
+        "    ipam: {driver: default, config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1, ",
+        "aux_addresses: {h: 10.9.0.5}}], options: {x: y}}\n",
+    ));
+    let r = network_request(&p, "n", &p.networks["n"], &opts());
+    assert_eq!(r.attachable, Some(true));
+    assert_eq!(r.enable_ipv6, Some(false));
+    let ipam = r.ipam.unwrap();
+    assert_eq!(ipam.driver.as_deref(), Some("default"));
+    let pool = &ipam.config.unwrap()[0];
+    assert_eq!(pool.subnet.as_deref(), Some("10.9.0.0/24"));
+    assert_eq!(pool.gateway.as_deref(), Some("10.9.0.1"));
+    assert_eq!(
+        pool.auxiliary_addresses,
+        Some(HashMap::from([("h".to_string(), "10.9.0.5".to_string())]))
+    );
+    // Compose drops ipam options: so does mrctl.
+    assert_eq!(ipam.options, None);
 }
 
 #[test]

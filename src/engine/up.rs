@@ -86,7 +86,10 @@ impl Engine {
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
-        super::translate_more::api_gate(project, &self.api_version).map_err(|message| {
+        // What cannot be provided is refused before anything is created.
+        super::translate_more::api_gate(project, &self.api_version)
+            .and_then(|()| super::secrets::check_attachments(project, &self.api_version))
+            .map_err(|message| {
             Error::Compose {
                 path: project.config_files.first().cloned().unwrap_or_default(),
                 position: None,

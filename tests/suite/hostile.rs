@@ -406,7 +406,7 @@ fn catalogue(held_port: u16, listened_port: u16) -> Vec<Case> {
     for (what, text, needle) in [
         ("unknown key", "services:\n  app:\n    image: busybox:latest\n    no_such_key: {size: 1G}\n".to_string(), "service `app`: key `no_such_key` is not supported".to_string()),
         ("Windows credential spec", "services:\n  app:\n    image: busybox:latest\n    credential_spec: {file: spec.json}\n".to_string(), "service `app`: `credential_spec` is not supported by mrctl".to_string()),
-        ("secrets top level", "services:\n  app:\n    image: busybox:latest\nsecrets: {}\n".to_string(), "top-level key `secrets`".to_string()),
+        ("models top level", "services:\n  app:\n    image: busybox:latest\nmodels: {}\n".to_string(), "top-level key `models`".to_string()),
         ("yaml bomb", bomb.to_string(), "compose file `".to_string()),
         ("huge file", huge, "the file is larger than 8 MiB, the limit for a compose file".to_string()),
         ("deep nesting", deep, "compose file `".to_string()),

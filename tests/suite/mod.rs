@@ -28,5 +28,6 @@ mod reliability;
 mod render;
 mod restore_secrets_ports;
 mod roots_and_files;
+mod secrets_mounts;
 mod settings;
 mod settings_more;

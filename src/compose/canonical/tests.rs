@@ -85,3 +85,33 @@ fn whole_numbers_print_without_a_fraction() {
     assert_eq!(json_number(2.0).to_string(), "2");
     assert_eq!(json_number(0.5).to_string(), "0.5");
 }
+
+#[test]
+fn secrets_print_their_source_never_their_value() {
+    let v = canonical(
+        "services:\n  web:\n    image: busybox\n    secrets: [token, {source: key, target: k, mode: 0400}]\n    \
+         configs: [{source: conf, target: c.conf}]\n\
+         secrets:\n  token: {environment: TOKEN}\n  key: {file: ./key.pem}\n  unused: {file: ./x}\n\
+         configs:\n  conf: {content: \"a $$b\"}\n",
+        &[("TOKEN", "s3cret-value")],
+    );
+    assert!(!v.to_string().contains("s3cret-value"));
+    assert_eq!(
+        v["secrets"],
+        json!({"token": {"name": "app-prod_token", "environment": "TOKEN"},
+               "key": {"name": "app-prod_key", "file": "/srv/app/key.pem"}})
+    );
+    assert_eq!(
+        v["services"]["web"]["secrets"],
+        json!([{"source": "token", "target": "/run/secrets/token"},
+               {"source": "key", "target": "k", "mode": "0400"}])
+    );
+    assert_eq!(
+        v["configs"],
+        json!({"conf": {"name": "app-prod_conf", "content": "a $$b"}})
+    );
+    assert_eq!(
+        v["services"]["web"]["configs"],
+        json!([{"source": "conf", "target": "c.conf"}])
+    );
+}

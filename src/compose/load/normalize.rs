@@ -61,59 +61,6 @@ pub(in crate::compose) fn absolutize(p: &str, working_dir: &Path) -> String {
     out.to_string_lossy().into_owned()
 }
 
-/// Short volume syntax → long form: `name:/path[:ro]`, `./host:/path`, `/path`.
-pub(super) fn volume_long_form(
-    spec: &str,
-    working_dir: &Path,
-) -> std::result::Result<Value, String> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [target] => (None, *target, None),
-        [source, target] => (Some(*source), *target, None),
-        [source, target, mode] => (Some(*source), *target, Some(*mode)),
-        _ => return Err(format!("volume `{spec}` has too many `:`-separated parts")),
-    };
-    if target.is_empty() || !target.starts_with('/') {
-        return Err(format!(
-            "volume `{spec}`: the container path must be absolute"
-        ));
-    }
-    let mut read_only = false;
-    if let Some(mode) = mode {
-        for m in mode.split(',') {
-            match m {
-                "ro" => read_only = true,
-                "rw" | "z" | "Z" | "cached" | "delegated" | "consistent" | "nocopy" => {}
-                other => return Err(format!("volume `{spec}`: unknown mode `{other}`")),
-            }
-        }
-    }
-    let mut long = Map::new();
-    match source {
-        None => {
-            long.insert("type".into(), "volume".into());
-            long.insert("volume".into(), serde_json::json!({}));
-        }
-        Some(s) if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') => {
-            long.insert("type".into(), "bind".into());
-            long.insert("source".into(), absolutize(s, working_dir).into());
-            // Compose creates a missing host path for the short form only.
-            long.insert("bind".into(), serde_json::json!({"create_host_path": true}));
-        }
-        Some("") => return Err(format!("volume `{spec}`: the source is empty")),
-        Some(s) => {
-            long.insert("type".into(), "volume".into());
-            long.insert("source".into(), s.into());
-            long.insert("volume".into(), serde_json::json!({}));
-        }
-    }
-    long.insert("target".into(), target.into());
-    if read_only {
-        long.insert("read_only".into(), true.into());
-    }
-    Ok(Value::Object(long))
-}
-
 /// Gives each `build` that names no context, once its files are merged,
 /// the project directory `dir`, as compose does.
 pub(in crate::compose) fn default_build_context(doc: &mut Map<String, Value>, dir: &Path) {
@@ -201,6 +148,12 @@ pub(super) fn normalize_service(
             if let Some(Value::String(p)) = rule.get_mut("path") {
                 *p = absolutize(p, working_dir);
             }
+        }
+    }
+    for key in ["secrets", "configs"] {
+        if let Some(v) = svc.get(key).filter(|v| !v.is_null()) {
+            let refs = super::attach::file_refs(v, key)?;
+            svc.insert(key.into(), refs);
         }
     }
     if let Some(v) = svc.get("extra_hosts") {
@@ -312,7 +265,7 @@ pub(super) fn normalize_service(
         let mut out = Vec::new();
         for item in items {
             match item {
-                Value::String(s) => out.push(volume_long_form(s, working_dir)?),
+                Value::String(s) => out.push(super::attach::volume_long_form(s, working_dir)?),
                 Value::Object(m) => {
                     let mut m = m.clone();
                     if m.get("type").and_then(Value::as_str) == Some("bind")

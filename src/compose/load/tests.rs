@@ -39,27 +39,9 @@ fn merge_follows_compose_rules() {
     );
     assert_eq!(
         web["volumes"][1],
-        json!({"type": "bind", "source": "/stack/conf", "target": "/conf", "read_only": true,
-               "bind": {"create_host_path": true}})
+        json!({"type": "bind", "source": "/stack/conf", "target": "/conf", "read_only": true, "bind": {"create_host_path": true}})
     );
     assert_eq!(web["depends_on"]["db"]["condition"], "service_started");
     assert_eq!(web["depends_on"]["cache"]["condition"], "service_healthy");
     assert_eq!(base["services"]["db"]["image"], "pg");
-}
-
-#[test]
-fn short_volumes() {
-    let w = Path::new("/s");
-    assert_eq!(
-        volume_long_form("/data", w).unwrap(),
-        json!({"type": "volume", "target": "/data", "volume": {}})
-    );
-    assert_eq!(
-        volume_long_form("../up:/x:rw", w).unwrap(),
-        json!({"type": "bind", "source": "/up", "target": "/x",
-               "bind": {"create_host_path": true}})
-    );
-    assert!(volume_long_form("a:b", w).is_err());
-    assert!(volume_long_form("a:/b:zz", w).is_err());
-    assert!(volume_long_form("a:/b:ro:x", w).is_err());
 }
