@@ -29,7 +29,8 @@ pub fn run(ctx: &Ctx, args: &ConfigArgs) -> anyhow::Result<()> {
         let out: String = names.iter().map(|n| format!("{n}\n")).collect();
         return p.out(&out);
     }
-    let value = crate::compose::canonical::project(&project);
+    let mut value = crate::compose::canonical::project(&project);
+    crate::compose::canonical::escape_dollars(&mut value);
     if p.json || args.format == ConfigFormat::Json {
         return p.json(&value);
     }

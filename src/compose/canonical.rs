@@ -312,6 +312,29 @@ fn json_number(x: f64) -> Value {
 
 /// A duration as Go's `time.Duration` prints it: `500ms`, `1s`, `1m30s`,
 /// `1h0m0s`, `1.5s`.
+/// What `docker compose config` prints is itself a compose file: every `$`
+/// of a resolved value is written `$$`, so that loading it again gives the
+/// same value. `mrctl config` prints the same; the model (and the hash
+/// computed from it) keeps the values themselves.
+pub fn escape_dollars(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Array(items) => items.iter_mut().for_each(escape_dollars),
+        Value::Object(m) => {
+            if m.keys().any(|k| k.contains('$')) {
+                let taken = std::mem::take(m);
+                for (k, mut val) in taken {
+                    escape_dollars(&mut val);
+                    m.insert(k.replace('$', "$$"), val);
+                }
+            } else {
+                m.values_mut().for_each(escape_dollars);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn go_duration(ms: u64) -> String {
     if ms == 0 {
         return "0s".into();

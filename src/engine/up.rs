@@ -89,13 +89,11 @@ impl Engine {
         // What cannot be provided is refused before anything is created.
         super::translate_more::api_gate(project, &self.api_version)
             .and_then(|()| super::secrets::check_attachments(project, &self.api_version))
-            .map_err(|message| {
-            Error::Compose {
+            .map_err(|message| Error::Compose {
                 path: project.config_files.first().cloned().unwrap_or_default(),
                 position: None,
                 message,
-            }
-        })?;
+            })?;
         let existing = owned.containers.as_slice();
         let plan = super::plan::plan(project, existing);
         for orphan in &plan.orphans {

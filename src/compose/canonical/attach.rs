@@ -108,9 +108,8 @@ pub(super) fn file_objects(objects: &indexmap::IndexMap<String, FileObject>) -> 
             FileSource::Environment { variable, .. } => {
                 o.insert("environment".into(), variable.clone().into());
             }
-            // Compose writes `$` as `$$` in what it prints.
             FileSource::Content(text) => {
-                o.insert("content".into(), text.0.replace('$', "$$").into());
+                o.insert("content".into(), text.0.clone().into());
             }
             FileSource::None => {}
         }

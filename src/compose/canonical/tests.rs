@@ -108,10 +108,21 @@ fn secrets_print_their_source_never_their_value() {
     );
     assert_eq!(
         v["configs"],
-        json!({"conf": {"name": "app-prod_conf", "content": "a $$b"}})
+        json!({"conf": {"name": "app-prod_conf", "content": "a $b"}})
     );
     assert_eq!(
         v["services"]["web"]["configs"],
         json!([{"source": "conf", "target": "c.conf"}])
+    );
+}
+
+#[test]
+fn printed_dollars_are_escaped_as_compose_escapes_them() {
+    let mut v =
+        json!({"environment": {"A": "x$y", "B": "plain"}, "command": ["echo", "$HOME"], "l$": 1});
+    escape_dollars(&mut v);
+    assert_eq!(
+        v,
+        json!({"environment": {"A": "x$$y", "B": "plain"}, "command": ["echo", "$$HOME"], "l$$": 1})
     );
 }
