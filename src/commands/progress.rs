@@ -130,6 +130,9 @@ fn print_event(p: &Printer, e: &Event) {
         Event::Repaired { container, why } => {
             p.message(format!("  container `{container}` recreated: {why}"))
         }
+        Event::Removed(c) => p.message(format!(
+            "  container `{c}` removed: the service runs fewer containers"
+        )),
         Event::Orphan(c) => p.warn(format!(
             "container `{c}` belongs to no service of the compose files; `mrctl clean` removes it"
         )),

@@ -230,6 +230,8 @@ pub fn service(
         profiles,
         pull_policy,
         settings: settings(svc)?,
+        deploy: super::deploy::deploy(svc)?,
+        replicas: super::deploy::replicas(svc)?,
         limits: limits(svc)?,
     })
 }

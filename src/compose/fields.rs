@@ -375,48 +375,51 @@ pub(super) fn limits(svc: &Map<String, Value>) -> R<Limits> {
             .map(|v| pids(v, "pids_limit"))
             .transpose()?,
     };
-    if let Some(deploy) = svc.get("deploy") {
-        let Value::Object(d) = deploy else {
-            return Err("`deploy` must be a mapping".into());
+    let limits = super::deploy::section(svc)?
+        .and_then(|d| d.get("resources"))
+        .and_then(|r| r.get("limits"))
+        .filter(|l| !l.is_null());
+    if let Some(l) = limits {
+        let Value::Object(l) = l else {
+            return Err(format!(
+                "`deploy.resources.limits` must be a mapping, not {}",
+                kind(l)
+            ));
         };
-        for k in d.keys() {
-            if k != "resources" {
+        for k in l.keys() {
+            if !["cpus", "memory", "pids"].contains(&k.as_str()) {
+                return Err(format!("`deploy.resources.limits.{k}` is not supported"));
+            }
+        }
+        let deploy_limits = Limits {
+            memory: l
+                .get("memory")
+                .map(|v| memory(v, "deploy.resources.limits.memory"))
+                .transpose()?,
+            nano_cpus: l
+                .get("cpus")
+                .map(|v| cpus(v, "deploy.resources.limits.cpus"))
+                .transpose()?,
+            pids: l
+                .get("pids")
+                .map(|v| pids(v, "deploy.resources.limits.pids"))
+                .transpose()?,
+        };
+        // Compose refuses the two forms of one limit when they differ.
+        for (own, deployed, key, deploy_key) in [
+            (own.memory, deploy_limits.memory, "mem_limit", "memory"),
+            (own.nano_cpus, deploy_limits.nano_cpus, "cpus", "cpus"),
+            (own.pids, deploy_limits.pids, "pids_limit", "pids"),
+        ] {
+            if let (Some(a), Some(b)) = (own, deployed)
+                && a != b
+            {
                 return Err(format!(
-                    "`deploy.{k}` is not supported (only `deploy.resources.limits`)"
+                    "`{key}` and `deploy.resources.limits.{deploy_key}` differ; give one, or the same value in both"
                 ));
             }
         }
-        if let Some(Value::Object(r)) = d.get("resources") {
-            for k in r.keys() {
-                if k != "limits" {
-                    return Err(format!(
-                        "`deploy.resources.{k}` is not supported (only `limits`)"
-                    ));
-                }
-            }
-            if let Some(Value::Object(l)) = r.get("limits") {
-                for k in l.keys() {
-                    if !["cpus", "memory", "pids"].contains(&k.as_str()) {
-                        return Err(format!("`deploy.resources.limits.{k}` is not supported"));
-                    }
-                }
-                let deploy_limits = Limits {
-                    memory: l
-                        .get("memory")
-                        .map(|v| memory(v, "deploy.resources.limits.memory"))
-                        .transpose()?,
-                    nano_cpus: l
-                        .get("cpus")
-                        .map(|v| cpus(v, "deploy.resources.limits.cpus"))
-                        .transpose()?,
-                    pids: l
-                        .get("pids")
-                        .map(|v| pids(v, "deploy.resources.limits.pids"))
-                        .transpose()?,
-                };
-                own = own.min(deploy_limits);
-            }
-        }
+        own = own.min(deploy_limits);
     }
     Ok(own)
 }

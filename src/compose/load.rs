@@ -41,6 +41,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cpus",
     "pids_limit",
     "deploy",
+    "scale",
     "ulimits",
     "profiles",
     "pull_policy",

@@ -273,6 +273,48 @@ pub struct Device {
     pub permissions: String,
 }
 
+/// What `deploy` applies to a container without swarm (the limits are in
+/// `Limits`, the number of containers in `Service::replicas`). Left out of
+/// the hash when empty, so services without it keep their hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Deploy {
+    /// `deploy.restart_policy`, which wins over `restart`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
+    /// `deploy.resources.reservations.memory`, bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<i64>,
+    /// `deploy.resources.reservations.devices` (GPUs and the like).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceRequest>,
+}
+
+impl Deploy {
+    pub fn is_empty(&self) -> bool {
+        *self == Deploy::default()
+    }
+}
+
+/// A restart policy in the engine's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartPolicy {
+    /// `no`, `always`, `on-failure`, `unless-stopped`, or empty (the
+    /// engine's default, no restart).
+    pub name: String,
+    pub max_attempts: Option<i64>,
+}
+
+/// A request for devices from a driver (`deploy.resources.reservations.devices`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceRequest {
+    pub capabilities: Vec<String>,
+    pub driver: Option<String>,
+    /// How many; -1 is all.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    pub options: IndexMap<String, String>,
+}
+
 /// One service as resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
@@ -311,6 +353,13 @@ pub struct Service {
     pub pull_policy: Option<String>,
     #[serde(flatten)]
     pub settings: Settings,
+    #[serde(skip_serializing_if = "Deploy::is_empty")]
+    pub deploy: Deploy,
+    /// How many containers run it (`scale`, `deploy.replicas`; 1 when
+    /// neither), numbered from 1. Left out of the hash, as compose leaves
+    /// it out: scaling adds or removes containers, it changes none.
+    #[serde(skip)]
+    pub replicas: u32,
     #[serde(skip)]
     pub limits: Limits,
 }

@@ -339,8 +339,16 @@ fn semantic_errors() {
             "`mem_limit`: `lots`",
         ),
         (
-            "services:\n  web:\n    image: x\n    deploy:\n      replicas: 2\n",
-            "`deploy.replicas` is not supported",
+            "services:\n  web:\n    image: x\n    container_name: c\n    deploy:\n      replicas: 2\n",
+            "service `web`: `container_name` names one container, but the service runs 2",
+        ),
+        (
+            "services:\n  web:\n    image: x\n    scale: 2\n    deploy:\n      replicas: 3\n",
+            "service `web`: `scale` (2) and `deploy.replicas` (3) differ",
+        ),
+        (
+            "services:\n  web:\n    image: x\n    mem_limit: 30m\n    deploy:\n      resources:\n        limits:\n          memory: 20m\n",
+            "`mem_limit` and `deploy.resources.limits.memory` differ",
         ),
         (
             "services:\n  a:\n    image: x\n    container_name: c\n  b:\n    image: x\n    container_name: c\n",

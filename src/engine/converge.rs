@@ -1,5 +1,5 @@
-//! The executor of a plan: brings one service to its desired state once
-//! its dependencies' conditions hold, making the engine calls each action
+//! The executor of a plan: brings one container of a service to its
+//! desired state once the service's dependencies' conditions hold, making the engine calls each action
 //! of `plan` names, and reporting each as an event. Creating a container
 //! copes with what a killed start can leave: a network made twice, a
 //! container name taken.
@@ -19,9 +19,10 @@ use crate::compose::{self, Condition, Project, Service};
 use crate::error::Error;
 
 impl Engine {
-    /// Brings one service to its desired state, after its dependencies'
-    /// conditions hold: the step's action, or, for a container whose hash
-    /// matches, what its inspection calls for.
+    /// Brings one container of a service to its desired state, after the
+    /// service's dependencies' conditions hold: the step's action, or, for
+    /// a container whose hash matches, what its inspection calls for. A
+    /// surplus container is removed without waiting for anything.
     pub(super) async fn converge(
         &self,
         project: &Project,
@@ -30,6 +31,11 @@ impl Engine {
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         let svc = &project.services[step.service];
+        if let (Action::RemoveSurplus { container }, Some(c)) = (&step.action, step.current) {
+            self.remove_to_recreate(svc, c).await?;
+            on(Event::Removed(container.clone()));
+            return Ok(());
+        }
         for (dep, condition) in &svc.depends_on {
             let dep_svc = &project.services[dep];
             if *condition != Condition::ServiceStarted {
@@ -51,24 +57,36 @@ impl Engine {
             }
             (action, _) => vec![action.clone()],
         };
+        let name = compose::replica_name(&project.name, svc, step.number);
         for action in actions {
-            self.apply(project, svc, step.current, action, opts, on)
-                .await?;
+            self.apply(
+                project,
+                svc,
+                (&name, step.number),
+                step.current,
+                action,
+                opts,
+                on,
+            )
+            .await?;
         }
         Ok(())
     }
 
-    /// Makes the engine calls of one action and reports it.
+    /// Makes the engine calls of one action on the container `name`
+    /// (number `number` of its service) and reports it.
+    #[allow(clippy::too_many_arguments)]
     async fn apply(
         &self,
         project: &Project,
         svc: &Service,
+        (name, number): (&str, u32),
         current: Option<&ContainerInfo>,
         action: Action,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
-        let name = compose::container_name(&project.name, svc);
+        let name = name.to_string();
         match (action, current) {
             (Action::ReportOrphan { container }, _) => on(Event::Orphan(container)),
             (Action::Keep { .. }, _) => on(Event::Running(name)),
@@ -84,7 +102,7 @@ impl Engine {
                 self.reconnect(project, svc, c, &network, on).await?;
             }
             (Action::Create { .. }, _) => {
-                self.create(project, svc, &name, opts).await?;
+                self.create(project, svc, (&name, number), opts).await?;
                 self.start(project, svc, &name, opts).await?;
                 on(Event::Created(name));
             }
@@ -92,7 +110,7 @@ impl Engine {
                 if let Some(c) = current {
                     self.remove_to_recreate(svc, c).await?;
                 }
-                self.create(project, svc, &name, opts).await?;
+                self.create(project, svc, (&name, number), opts).await?;
                 self.start(project, svc, &name, opts).await?;
                 on(match reason {
                     Reason::Drifted(why) => Event::Repaired {
@@ -105,7 +123,10 @@ impl Engine {
             // `plan` inspects only a service with a container, and gives
             // the actions on a container only with one.
             (
-                Action::Inspect { .. } | Action::UpdateLimits { .. } | Action::Reconnect { .. },
+                Action::Inspect { .. }
+                | Action::UpdateLimits { .. }
+                | Action::Reconnect { .. }
+                | Action::RemoveSurplus { .. },
                 _,
             ) => {}
         }
@@ -113,7 +134,7 @@ impl Engine {
     }
 
     /// Stops (within the service's grace period) and removes a container
-    /// that is to be made again.
+    /// that is to be made again, or that the service no longer runs.
     async fn remove_to_recreate(&self, svc: &Service, c: &ContainerInfo) -> Result<(), Error> {
         let stop = StopContainerOptionsBuilder::new()
             .t(svc.grace_period_secs() as i32)
@@ -133,10 +154,10 @@ impl Engine {
         &self,
         project: &Project,
         svc: &Service,
-        name: &str,
+        (name, number): (&str, u32),
         opts: &UpOptions,
     ) -> Result<(), Error> {
-        let body = super::translate::container_body(project, svc, &svc.config_hash(), opts);
+        let body = super::translate::container_body(project, svc, number, &svc.config_hash(), opts);
         let mut options = CreateContainerOptionsBuilder::new().name(name);
         if let Some(platform) = &svc.settings.platform {
             options = options.platform(platform);

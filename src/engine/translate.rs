@@ -33,13 +33,14 @@ pub(super) fn base_labels(project: &Project, opts: &UpOptions) -> HashMap<String
 fn container_labels(
     project: &Project,
     svc: &Service,
+    number: u32,
     hash: &str,
     opts: &UpOptions,
 ) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
     labels.extend(base_labels(project, opts));
     labels.insert(labels::SERVICE.into(), svc.name.clone());
-    labels.insert(labels::NUMBER.into(), "1".into());
+    labels.insert(labels::NUMBER.into(), number.to_string());
     labels.insert(labels::ONEOFF.into(), "False".into());
     labels.insert(labels::CONFIG_HASH.into(), hash.to_string());
     labels.insert(
@@ -246,15 +247,53 @@ fn host_config(project: &Project, svc: &Service, opts: &UpOptions) -> HostConfig
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!mounts.is_empty()).then_some(mounts),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
-        restart_policy: restart_policy(svc.restart.as_deref()),
+        restart_policy: match &svc.deploy.restart {
+            Some(policy) => Some(deploy_restart_policy(policy)),
+            None => restart_policy(svc.restart.as_deref()),
+        },
         extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
         memory: svc.limits.memory,
         nano_cpus: svc.limits.nano_cpus,
         pids_limit: svc.limits.pids,
         ulimits: ulimits(svc),
         network_mode: network_mode(project, svc),
+        device_requests: device_requests(&svc.deploy.devices),
+        memory_reservation: svc.deploy.mem_reservation.or(svc.settings.mem_reservation),
         ..settings(&svc.settings)
     }
+}
+
+/// `deploy.restart_policy`, already in the engine's names.
+fn deploy_restart_policy(p: &crate::compose::RestartPolicy) -> RestartPolicy {
+    let name = match p.name.as_str() {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        "no" => RestartPolicyNameEnum::NO,
+        _ => RestartPolicyNameEnum::EMPTY,
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: p.max_attempts,
+    }
+}
+
+/// `deploy.resources.reservations.devices` as the engine's device requests.
+fn device_requests(
+    devices: &[crate::compose::DeviceRequest],
+) -> Option<Vec<bollard::models::DeviceRequest>> {
+    (!devices.is_empty()).then(|| {
+        devices
+            .iter()
+            .map(|d| bollard::models::DeviceRequest {
+                driver: d.driver.clone(),
+                count: d.count,
+                device_ids: (!d.device_ids.is_empty()).then(|| d.device_ids.clone()),
+                capabilities: Some(vec![d.capabilities.clone()]),
+                options: (!d.options.is_empty()).then(|| d.options.clone().into_iter().collect()),
+            })
+            .collect()
+    })
 }
 
 /// Capabilities as docker compose sends them: upper case with the `CAP_`
@@ -336,10 +375,11 @@ fn settings(s: &crate::compose::Settings) -> HostConfig {
     }
 }
 
-/// The engine's create body for one service.
+/// The engine's create body of a service's container number `number`.
 pub(super) fn container_body(
     project: &Project,
     svc: &Service,
+    number: u32,
     hash: &str,
     opts: &UpOptions,
 ) -> ContainerCreateBody {
@@ -354,7 +394,7 @@ pub(super) fn container_body(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
         ),
-        labels: Some(container_labels(project, svc, hash, opts)),
+        labels: Some(container_labels(project, svc, number, hash, opts)),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         hostname: svc.hostname.clone(),
         user: svc.user.clone(),

@@ -47,6 +47,8 @@ pub enum Event {
     /// Limits changed in place (no recreate).
     Updated(String),
     Orphan(String),
+    /// A container removed because its service runs fewer now (scaled down).
+    Removed(String),
     /// A container connected again to a network it had lost.
     Reconnected {
         container: String,
