@@ -133,14 +133,6 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
     Plan { orphans, waves }
 }
 
-/// A container's number label (1 when it has none).
-pub(crate) fn number_of(c: &ContainerInfo) -> u32 {
-    c.labels
-        .get(super::labels::NUMBER)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1)
-}
-
 /// The steps of one service: its surplus containers removed, the highest
 /// number first (as compose scales down), then one step per number from 1
 /// to its count, on the container of that number if there is one.
@@ -152,12 +144,12 @@ fn service_steps<'a>(
     let svc = &project.services[name];
     let hash = svc.config_hash();
     let mut mine: Vec<&ContainerInfo> = existing.iter().filter(|c| &c.service == name).collect();
-    mine.sort_by_key(|c| number_of(c));
+    mine.sort_by_key(|c| c.number());
     let mut steps = Vec::new();
     let mut taken = Vec::new();
     for number in 1..=svc.replicas {
         // Of two containers with one number, the second listed is surplus.
-        let current = mine.iter().find(|c| number_of(c) == number).copied();
+        let current = mine.iter().find(|c| c.number() == number).copied();
         if let Some(c) = current {
             taken.push(c.id.as_str());
         }
@@ -185,7 +177,7 @@ fn service_steps<'a>(
         .filter(|c| !taken.contains(&c.id.as_str()))
         .map(|c| Step {
             service: name.as_str(),
-            number: number_of(c),
+            number: c.number(),
             current: Some(*c),
             action: Action::RemoveSurplus {
                 container: c.name.clone(),

@@ -115,20 +115,29 @@ pub fn ready_count(services: &[(String, bool)], containers: &[&ContainerInfo]) -
 }
 
 impl Engine {
-    /// The readiness of every service of `project`. Containers are found by
-    /// their compose project and service labels, whoever made them.
+    /// The readiness of every container of `project` (each of a service's
+    /// numbers). Containers are found by their compose project, service
+    /// and number labels, whoever made them.
     pub async fn readiness(&self, project: &Project) -> Result<Vec<Readiness>, Error> {
         let listed = self.project_containers(&project.name).await?;
         let listed: Vec<&ContainerInfo> = listed.iter().collect();
         let ids = self.network_ids().await?;
-        let checks = project.services.values().map(|svc| {
-            let found = container_of(&listed, &svc.name);
+        // One check per container a service runs, by number.
+        let wanted = project
+            .services
+            .values()
+            .flat_map(|svc| (1..=svc.replicas).map(move |n| (svc, n)));
+        let checks = wanted.map(|(svc, number)| {
+            let found = listed
+                .iter()
+                .find(|c| c.service == svc.name && c.number() == number)
+                .copied();
             let ids = &ids;
             async move {
                 let Some(found) = found else {
                     return Ok(Readiness {
                         service: svc.name.clone(),
-                        container: compose::container_name(&project.name, svc),
+                        container: compose::replica_name(&project.name, svc, number),
                         state: "missing".into(),
                         health: None,
                         exit_code: None,

@@ -98,8 +98,17 @@ impl Engine {
             self.ensure_networks(project, owned, opts, on).await?;
             self.ensure_volumes(project, owned, opts, on).await?;
             for wave in &plan.waves {
-                let jobs = wave
+                // Containers past a service's count go first, one by one in
+                // the plan's order (the highest number first), as compose
+                // scales down; the wave's other steps then run together.
+                let (surplus, rest): (Vec<_>, Vec<_>) = wave
                     .iter()
+                    .partition(|s| matches!(s.action, super::plan::Action::RemoveSurplus { .. }));
+                for step in surplus {
+                    self.converge(project, step, opts, on).await?;
+                }
+                let jobs = rest
+                    .into_iter()
                     .map(|step| self.converge(project, step, opts, on));
                 try_join_all(jobs).await?;
             }

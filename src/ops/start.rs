@@ -117,7 +117,8 @@ fn endpoints(project: &Project) -> Vec<Endpoint> {
 }
 
 /// Every published host port must be free or held by this project's own
-/// containers; otherwise nothing is touched and the error names the port,
+/// containers, and a service of several containers publishes none of its
+/// own fixed host ports (each container would need it); otherwise nothing is touched and the error names the port,
 /// the service, the instance and, where known, the holder.
 async fn check_ports(
     engine: &Engine,
@@ -132,6 +133,18 @@ async fn check_ports(
     for svc in project.services.values() {
         for port in &svc.ports {
             let Some(host) = port.published else { continue };
+            // Compose starts the first and fails on the second; refuse first.
+            if svc.replicas > 1 {
+                return Err(Error::PortBusy {
+                    port: host,
+                    service: svc.name.clone(),
+                    instance: instance.to_string(),
+                    holder: format!(
+                        "the service runs {} containers and only one can publish a fixed host port; publish it without a host port (`- \"{}\"`) or run one container",
+                        svc.replicas, port.target
+                    ),
+                });
+            }
             if own_ports.contains(&host) || !BindProbe.in_use(host) {
                 continue;
             }
