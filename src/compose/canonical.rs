@@ -305,8 +305,8 @@ fn port(p: &Port) -> Value {
         o.insert("host_ip".into(), ip.clone().into());
     }
     o.insert("target".into(), p.target.into());
-    if let Some(published) = p.published {
-        o.insert("published".into(), published.to_string().into());
+    if let Some(published) = p.host_port() {
+        o.insert("published".into(), published.into());
     }
     o.insert("protocol".into(), p.protocol.clone().into());
     Value::Object(o)

@@ -128,6 +128,21 @@ pub(super) fn short_ports(spec: &str) -> R<Vec<Port>> {
         Some(p) => Some(range(p, "host port")?),
         None => None,
     };
+    let host_ip = host_ip.filter(|ip| !ip.is_empty());
+    // A host range for one container port: the engine picks a free port
+    // of it for each container (of a service of several).
+    if let Some((p0, p1)) = published
+        && t0 == t1
+        && p0 != p1
+    {
+        return Ok(vec![Port {
+            host_ip,
+            published: Some(p0),
+            published_end: Some(p1),
+            target: t0,
+            protocol,
+        }]);
+    }
     if let Some((p0, p1)) = published
         && p1 - p0 != t1 - t0
         && p0 != p1
@@ -136,12 +151,12 @@ pub(super) fn short_ports(spec: &str) -> R<Vec<Port>> {
             "port `{spec}`: host and container ranges differ in length"
         ));
     }
-    let host_ip = host_ip.filter(|ip| !ip.is_empty());
     Ok((t0..=t1)
         .enumerate()
         .map(|(i, target)| Port {
             host_ip: host_ip.clone(),
             published: published.map(|(p0, p1)| if p0 == p1 { p0 } else { p0 + i as u16 }),
+            published_end: None,
             target,
             protocol: protocol.clone(),
         })
@@ -179,13 +194,26 @@ pub(super) fn ports(v: Option<&Value>) -> R<Vec<Port>> {
                     .and_then(scalar)
                     .ok_or("`ports`: the long form needs `target`")?;
                 let target = port_number(&target, "target", &target)?;
-                let published = match m.get("published").and_then(scalar) {
-                    Some(p) if !p.is_empty() => Some(port_number(&p, "published", &p)?),
-                    _ => None,
+                let (published, published_end) = match m.get("published").and_then(scalar) {
+                    Some(p) if !p.is_empty() => match p.split_once('-') {
+                        Some((a, b)) => {
+                            let (a, b) = (
+                                port_number(a, "published", &p)?,
+                                port_number(b, "published", &p)?,
+                            );
+                            if a > b {
+                                return Err(format!("port `{p}`: range `{p}` runs backwards"));
+                            }
+                            (Some(a), (a != b).then_some(b))
+                        }
+                        None => (Some(port_number(&p, "published", &p)?), None),
+                    },
+                    _ => (None, None),
                 };
                 out.push(Port {
                     host_ip: m.get("host_ip").and_then(scalar).filter(|s| !s.is_empty()),
                     published,
+                    published_end,
                     target,
                     protocol: m
                         .get("protocol")

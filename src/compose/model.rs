@@ -91,8 +91,23 @@ pub struct Port {
     pub host_ip: Option<String>,
     /// Host port; `None` lets the engine choose.
     pub published: Option<u16>,
+    /// The last host port of a range (`8000-8002:80`) the engine picks one
+    /// free port from for each container. Left out of the hash when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_end: Option<u16>,
     pub target: u16,
     pub protocol: String,
+}
+
+impl Port {
+    /// The host port as the engine takes it: `8000`, or `8000-8002` for a
+    /// range; `None` lets the engine choose.
+    pub fn host_port(&self) -> Option<String> {
+        self.published.map(|p| match self.published_end {
+            Some(end) => format!("{p}-{end}"),
+            None => p.to_string(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

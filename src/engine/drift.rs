@@ -101,7 +101,7 @@ impl Desired {
                 .or_default()
                 .push((
                     p.host_ip.clone().unwrap_or_default(),
-                    p.published.map(|h| h.to_string()).unwrap_or_default(),
+                    p.host_port().unwrap_or_default(),
                 ));
         }
         for v in ports.values_mut() {

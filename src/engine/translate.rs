@@ -101,7 +101,7 @@ fn port_bindings(svc: &Service) -> PortBindings {
             .get_or_insert_with(Vec::new)
             .push(PortBinding {
                 host_ip: p.host_ip.clone(),
-                host_port: p.published.map(|h| h.to_string()).or(Some(String::new())),
+                host_port: p.host_port().or(Some(String::new())),
             });
     }
     bindings

@@ -99,7 +99,12 @@ pub async fn start(
 fn endpoints(project: &Project) -> Vec<Endpoint> {
     let mut out = Vec::new();
     for svc in project.services.values() {
-        for port in svc.ports.iter().filter(|p| p.protocol == "tcp") {
+        // A range's port is the engine's choice: no fixed address to give.
+        for port in svc
+            .ports
+            .iter()
+            .filter(|p| p.protocol == "tcp" && p.published_end.is_none())
+        {
             if let Some(host) = port.published {
                 let ip = port
                     .host_ip
@@ -133,6 +138,24 @@ async fn check_ports(
     for svc in project.services.values() {
         for port in &svc.ports {
             let Some(host) = port.published else { continue };
+            // A range: the engine picks a free port of it for each container.
+            if let Some(end) = port.published_end {
+                let free = (host..=end)
+                    .filter(|p| own_ports.contains(p) || !BindProbe.in_use(*p))
+                    .count();
+                if free < svc.replicas as usize {
+                    return Err(Error::PortBusy {
+                        port: host,
+                        service: svc.name.clone(),
+                        instance: instance.to_string(),
+                        holder: format!(
+                            "the range {host}-{end} has {free} free port(s) for the service's {} containers",
+                            svc.replicas
+                        ),
+                    });
+                }
+                continue;
+            }
             // Compose starts the first and fails on the second; refuse first.
             if svc.replicas > 1 {
                 return Err(Error::PortBusy {

@@ -22,6 +22,13 @@ const COMPOSE: &str = r#"services:
       resources:
         reservations:
           memory: 20M
+  spread:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    scale: 3
+    ports:
+      - "RANGE:80"
   after:
     image: busybox:latest
     command: ["sleep", "600"]
@@ -86,6 +93,10 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
     let Some(t) = EngineTest::new("replicas_like_compose", &[], COMPOSE, "") else {
         return;
     };
+    // Three host ports of the test's own range, one for each container.
+    let (low, high) = (t.port_base + 10, t.port_base + 12);
+    let compose = COMPOSE.replace("RANGE", &format!("{low}-{high}"));
+    t.f.write("docker-compose.yml", &compose);
     t.f.run(&["create", "r"]).success();
     let project = format!("{}-r", t.stack);
     // docker compose creates its containers under another project name,
@@ -117,7 +128,12 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
     // The same containers, numbered and set up alike (theirs never started).
     let mine = replicas(&project);
     let names: Vec<&str> = mine.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["after-1", "web-1", "web-2", "web-3"]);
+    assert_eq!(
+        names,
+        [
+            "after-1", "spread-1", "spread-2", "spread-3", "web-1", "web-2", "web-3"
+        ]
+    );
     let without_state = |list: Vec<(String, serde_json::Value)>| -> Vec<_> {
         list.into_iter()
             .map(|(n, mut v)| {
@@ -134,6 +150,17 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
         mine.iter().all(|(_, v)| v["state"] == "running"),
         "{mine:?}"
     );
+    // The engine gave each container of the range its own port of it.
+    let mut published: Vec<u16> = (1..=3)
+        .map(|n| {
+            let out = docker(&["port", &format!("{project}-spread-{n}"), "80/tcp"]);
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let first = text.lines().next().unwrap_or_default().to_string();
+            first.rsplit(':').next().unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    published.sort_unstable();
+    assert_eq!(published, [low, low + 1, high]);
 
     // status lists each container; exec reaches the one asked for.
     let status = t.f.run(&["status", "r"]).success().stdout;
@@ -177,7 +204,9 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
     let first = id_of_first();
     t.f.write(
         "docker-compose.yml",
-        &COMPOSE.replace("replicas: 3", "replicas: 1"),
+        &compose
+            .replace("replicas: 3", "replicas: 1")
+            .replace("scale: 3", "scale: 1"),
     );
     let run = t.f.run(&["start", "r"]).success();
     let third = run
@@ -190,7 +219,7 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
         .unwrap_or_else(|| panic!("{}", run.stderr));
     assert!(third < second, "{}", run.stderr);
     let names: Vec<String> = replicas(&project).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["after-1", "web-1"]);
+    assert_eq!(names, ["after-1", "spread-1", "web-1"]);
     assert_eq!(id_of_first(), first);
 
     // down removes every container.
