@@ -155,7 +155,9 @@ pub(super) fn deploy(svc: &Map<String, Value>) -> R<Deploy> {
 
 /// `deploy.restart_policy` as the engine's policy: `none` is `no`, `any`
 /// is `always`; `max_attempts` is the retry count. No `condition` leaves
-/// the policy's name empty, as compose sends it.
+/// the policy's name empty, as compose sends it. Any other condition is
+/// kept as written, as compose keeps it (`config` prints it); the engine
+/// knows no such policy, so `start` refuses it.
 fn restart_policy(m: &Map<String, Value>) -> R<RestartPolicy> {
     const KEY: &str = "deploy.restart_policy";
     only(m, &["condition", "delay", "max_attempts", "window"], KEY)?;
@@ -168,12 +170,7 @@ fn restart_policy(m: &Map<String, Value>) -> R<RestartPolicy> {
     let name = match condition.as_str() {
         "none" | "no" => "no",
         "any" | "always" => "always",
-        "on-failure" | "unless-stopped" | "" => condition.as_str(),
-        other => {
-            return Err(format!(
-                "`{KEY}.condition`: `{other}` is not `none`, `on-failure` or `any`"
-            ));
-        }
+        other => other,
     };
     let max_attempts = match m.get("max_attempts").filter(|v| !v.is_null()) {
         None => None,
@@ -335,11 +332,7 @@ mod tests {
         assert_eq!(name("condition: any"), "always");
         assert_eq!(name("condition: none"), "no");
         assert_eq!(name("max_attempts: 2"), "");
-        assert!(
-            deploy(&svc("deploy:\n  restart_policy: {condition: sometimes}\n"))
-                .unwrap_err()
-                .contains("`sometimes`")
-        );
+        assert_eq!(name("condition: sometimes"), "sometimes");
     }
 
     #[test]

@@ -314,9 +314,21 @@ impl Deploy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestartPolicy {
     /// `no`, `always`, `on-failure`, `unless-stopped`, or empty (the
-    /// engine's default, no restart).
+    /// engine's default, no restart); anything else as written (see
+    /// `RestartPolicy::unknown`).
     pub name: String,
     pub max_attempts: Option<i64>,
+}
+
+impl RestartPolicy {
+    /// The condition as written when the engine has no such policy.
+    pub fn unknown(&self) -> Option<&str> {
+        (!matches!(
+            self.name.as_str(),
+            "" | "no" | "always" | "on-failure" | "unless-stopped"
+        ))
+        .then_some(self.name.as_str())
+    }
 }
 
 /// A request for devices from a driver (`deploy.resources.reservations.devices`).

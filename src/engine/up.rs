@@ -85,6 +85,21 @@ impl Engine {
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
+        // What compose's model accepts but no engine can run, before
+        // anything is touched (compose fails at the container's create).
+        for svc in project.services.values() {
+            if let Some(condition) = svc.deploy.restart.as_ref().and_then(|r| r.unknown()) {
+                return Err(Error::ServiceFailed {
+                    service: svc.name.clone(),
+                    instance: opts.instance.clone(),
+                    what: format!(
+                        "cannot run: `deploy.restart_policy.condition` is `{condition}`, not `none`, `on-failure`, `any` or `unless-stopped`"
+                    ),
+                    state: "not created".into(),
+                    logs: String::new(),
+                });
+            }
+        }
         let existing = owned.containers.as_slice();
         let plan = super::plan::plan(project, existing);
         for orphan in &plan.orphans {

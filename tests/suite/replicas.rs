@@ -228,6 +228,35 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
     t.f.run(&["clean", "r", "--yes"]).success();
 }
 
+#[test]
+fn what_no_engine_can_run_is_refused_before_anything_is_made() {
+    // Compose's model takes any restart condition and a fixed host port on
+    // several containers; the engine runs neither.
+    let compose = concat!(
+        "services:\n  web:\n    image: busybox:latest\n    command: [sleep, '600']\n",
+        "    deploy:\n      restart_policy: {condition: sometimes}\n",
+    );
+    let Some(t) = EngineTest::new("replicas_refused", &[], compose, "") else {
+        return;
+    };
+    t.f.run(&["create", "r"]).success();
+    let project = format!("{}-r", t.stack);
+    t.f.run(&["start", "r"]).code(1).stderr_has(
+        "service `web` of instance `r` cannot run: `deploy.restart_policy.condition` is `sometimes`",
+    );
+    let fixed = format!(
+        "services:\n  web:\n    image: busybox:latest\n    scale: 2\n    ports: ['{}:80']\n",
+        t.port_base + 15
+    );
+    t.f.write("docker-compose.yml", &fixed);
+    t.f.run(&["start", "r"]).code(5).stderr_has(
+        "of service `web` of instance `r` is taken: the service runs 2 containers and only one can publish a fixed host port",
+    );
+    assert!(replicas(&project).is_empty());
+    assert_eq!(t.project_resources(&project), (Vec::new(), Vec::new()));
+    t.f.run(&["clean", "r", "--yes"]).success();
+}
+
 /// Takes the compose-created project down, even when the test fails.
 struct Down(String);
 
