@@ -1,6 +1,6 @@
 //! The executor of a plan: brings one container of a service to its
-//! desired state once the service's dependencies' conditions hold, making the engine calls each action
-//! of `plan` names, and reporting each as an event. Creating a container
+//! desired state once the service's dependencies' conditions hold, making
+//! the engine calls each action of `plan` names, and reporting each as an event. Creating a container
 //! copes with what a killed start can leave: a network made twice, a
 //! container name taken.
 
@@ -57,36 +57,25 @@ impl Engine {
             }
             (action, _) => vec![action.clone()],
         };
-        let name = compose::replica_name(&project.name, svc, step.number);
         for action in actions {
-            self.apply(
-                project,
-                svc,
-                (&name, step.number),
-                step.current,
-                action,
-                opts,
-                on,
-            )
-            .await?;
+            self.apply(project, step, action, opts, on).await?;
         }
         Ok(())
     }
 
-    /// Makes the engine calls of one action on the container `name`
-    /// (number `number` of its service) and reports it.
-    #[allow(clippy::too_many_arguments)]
+    /// Makes the engine calls of one action on the step's container (its
+    /// service's container of the step's number) and reports it.
     async fn apply(
         &self,
         project: &Project,
-        svc: &Service,
-        (name, number): (&str, u32),
-        current: Option<&ContainerInfo>,
+        step: &Step<'_>,
         action: Action,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
-        let name = name.to_string();
+        let svc = &project.services[step.service];
+        let (number, current) = (step.number, step.current);
+        let name = compose::replica_name(&project.name, svc, number);
         match (action, current) {
             (Action::ReportOrphan { container }, _) => on(Event::Orphan(container)),
             (Action::Keep { .. }, _) => on(Event::Running(name)),
