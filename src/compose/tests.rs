@@ -475,3 +475,30 @@ fn build_sections_are_resolved_with_an_absolute_context() {
     let err = remote.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(err.contains("is a remote context"), "{err}");
 }
+
+#[test]
+fn the_count_of_containers_merges_and_stays_out_of_the_hash() {
+    let f = Files::new(&[
+        (
+            "base.yml",
+            "services:\n  web:\n    image: x\n    deploy:\n      replicas: 3\n  db:\n    image: x\n",
+        ),
+        (
+            "over.yml",
+            "services:\n  web:\n    deploy:\n      resources:\n        limits:\n          memory: 64m\n  db:\n    scale: ${DB_COUNT}\n",
+        ),
+    ]);
+    let p = f
+        .load(&["base.yml", "over.yml"], &[("DB_COUNT", "0")])
+        .unwrap();
+    assert_eq!(p.services["web"].replicas, 3);
+    assert_eq!(p.services["web"].limits.memory, Some(64 << 20));
+    assert_eq!(p.services["db"].replicas, 0);
+    // Scaling changes no container: the hash is the same for any count.
+    let one = Files::new(&[("c.yml", "services:\n  web:\n    image: x\n")]);
+    let three = Files::new(&[("c.yml", "services:\n  web:\n    image: x\n    scale: 3\n")]);
+    assert_eq!(
+        one.load(&["c.yml"], &[]).unwrap().services["web"].config_hash(),
+        three.load(&["c.yml"], &[]).unwrap().services["web"].config_hash()
+    );
+}
