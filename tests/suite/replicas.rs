@@ -29,6 +29,9 @@ const COMPOSE: &str = r#"services:
     scale: 3
     ports:
       - "RANGE:80"
+  off:
+    image: busybox:latest
+    scale: 0
   after:
     image: busybox:latest
     command: ["sleep", "600"]
@@ -161,6 +164,9 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
         .collect();
     published.sort_unstable();
     assert_eq!(published, [low, low + 1, high]);
+
+    // A service of no containers is not missing from a running instance.
+    t.f.run(&["list"]).success().stdout_has("running 3/3");
 
     // status lists each container; exec reaches the one asked for.
     let status = t.f.run(&["status", "r"]).success().stdout;
