@@ -86,7 +86,7 @@ impl Sink for Renderer {
             Progress::Engine(e) => self.engine_event(&e),
             Progress::Ready(r) => {
                 let mark = if r.ready { "✔" } else { "…" };
-                p.message(format!("  {mark} `{}` {}", r.service, r.describe()));
+                p.message(format!("  {mark} `{}` {}", r.label(), r.describe()));
             }
             Progress::Stopped(c) => p.message(format!("  container `{c}` stopped")),
             Progress::Note(text) => p.message(format!("  {text}")),

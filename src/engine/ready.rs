@@ -15,6 +15,9 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Readiness {
     pub service: String,
+    /// The container's number, for a service of several containers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<u32>,
     pub container: String,
     /// running, exited, restarting, missing…
     pub state: String,
@@ -30,6 +33,15 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// The service, or `service-N` for container N of several (as compose
+    /// labels them).
+    pub fn label(&self) -> String {
+        match self.number {
+            Some(n) => format!("{}-{n}", self.service),
+            None => self.service.clone(),
+        }
+    }
+
     /// `running, healthy`, `exited (0)`, `missing`.
     pub fn describe(&self) -> String {
         let state = match (&self.health, self.state.as_str()) {
@@ -133,10 +145,12 @@ impl Engine {
                 .find(|c| c.service == svc.name && c.number() == number)
                 .copied();
             let ids = &ids;
+            let shown = (svc.replicas > 1).then_some(number);
             async move {
                 let Some(found) = found else {
                     return Ok(Readiness {
                         service: svc.name.clone(),
+                        number: shown,
                         container: compose::replica_name(&project.name, svc, number),
                         state: "missing".into(),
                         health: None,
@@ -176,6 +190,7 @@ impl Engine {
                 }
                 Ok(Readiness {
                     service: svc.name.clone(),
+                    number: shown,
                     container,
                     state: status,
                     health,
@@ -223,13 +238,13 @@ impl Engine {
                 for r in &bad {
                     logs.push(format!(
                         "{} ({}):\n{}",
-                        r.service,
+                        r.label(),
                         r.describe(),
                         self.tail(&r.container, 20).await
                     ));
                 }
                 let first = bad[0];
-                let names: Vec<String> = bad.iter().map(|r| format!("`{}`", r.service)).collect();
+                let names: Vec<String> = bad.iter().map(|r| format!("`{}`", r.label())).collect();
                 return Err(Error::ServiceFailed {
                     service: first.service.clone(),
                     instance: instance.to_string(),

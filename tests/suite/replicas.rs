@@ -167,6 +167,12 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
 
     // A service of no containers is not missing from a running instance.
     t.f.run(&["list"]).success().stdout_has("running 3/3");
+    // health judges each container, labelled with its number.
+    let health = t.f.run(&["health", "r"]).success().stdout;
+    for n in 1..=3 {
+        assert!(health.contains(&format!("web-{n} ")), "{health}");
+    }
+    assert!(!health.contains("off"), "{health}");
 
     // status lists each container; exec reaches the one asked for.
     let status = t.f.run(&["status", "r"]).success().stdout;
