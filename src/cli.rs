@@ -325,6 +325,9 @@ pub struct ExecArgs {
     /// Do not allocate a terminal even when attached to one.
     #[arg(short = 'T', long)]
     pub no_tty: bool,
+    /// Which of the service's containers (by number, from 1) when it runs several.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub index: u32,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! `mrctl exec NAME SERVICE -- CMD…`: run a command in a service's container.
+//! `mrctl exec NAME SERVICE [--index N] -- CMD…`: run a command in a service's
+//! container (the first, or number N of several).
 //! On a terminal it is interactive (a TTY, raw mode, the terminal's size);
 //! otherwise standard input is piped when there is any. mrctl exits with the
 //! command's exit code.
@@ -84,7 +85,26 @@ pub fn run(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<()> {
             .owned(&inst.project, &args.name, &identity)
             .await?
             .containers;
-        let Some(c) = containers.iter().find(|c| c.service == args.service) else {
+        let of_service: Vec<&crate::engine::ContainerInfo> = containers
+            .iter()
+            .filter(|c| c.service == args.service)
+            .collect();
+        let found = of_service.iter().find(|c| c.number() == args.index);
+        if let (None, false) = (found, of_service.is_empty()) {
+            let numbers: Vec<String> = of_service.iter().map(|c| c.number().to_string()).collect();
+            return Err(Error::InvalidArgument {
+                option: "--index".into(),
+                reason: format!(
+                    "service `{}` of instance `{}` has no container number {} (it has {})",
+                    args.service,
+                    args.name,
+                    args.index,
+                    numbers.join(", ")
+                ),
+            }
+            .into());
+        }
+        let Some(c) = found else {
             let known: Vec<String> = containers
                 .iter()
                 .map(|c| format!("`{}`", c.service))

@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
             .iter()
             .map(|r| {
                 vec![
-                    r.service.clone(),
+                    r.label(),
                     if r.ready {
                         "ready".into()
                     } else {
@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     let bad: Vec<String> = readiness
         .iter()
         .filter(|r| !r.ready || all_exited)
-        .map(|r| format!("`{}` ({})", r.service, r.describe()))
+        .map(|r| format!("`{}` ({})", r.label(), r.describe()))
         .collect();
     Err(Error::Unhealthy {
         instance: name.to_string(),

@@ -96,16 +96,22 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
                     let mine: Vec<&ContainerInfo> =
                         all.iter().filter(|c| c.project == inst.project).collect();
                     // Whether an exited service counts depends on whether it
-                    // is a one-shot: only then is the instance's project read.
+                    // is a one-shot, and a service without a container may
+                    // run none (`scale: 0`): only then is the instance's
+                    // project read.
                     let mixed = mine.iter().any(|c| c.state == "running")
                         && mine.iter().any(|c| c.state != "running");
-                    let kinds = mixed
+                    let missing = services
+                        .iter()
+                        .any(|(s, _)| !mine.iter().any(|c| &c.service == s));
+                    let kinds = (mixed || (missing && !mine.is_empty()))
                         .then(|| instance_project(&stack, n, inst).ok())
                         .flatten()
                         .map(|project| {
                             project
                                 .services
                                 .values()
+                                .filter(|s| s.replicas > 0)
                                 .map(|s| (s.name.clone(), is_one_shot(&project, s)))
                                 .collect::<Vec<_>>()
                         });

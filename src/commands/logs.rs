@@ -92,12 +92,20 @@ pub fn run(ctx: &Ctx, args: &LogsArgs) -> anyhow::Result<()> {
                     .into());
                 }
             }
-            for c in mine {
+            for c in &mine {
                 if args.services.is_empty() || args.services.contains(&c.service) {
-                    let label = if args.all {
-                        format!("{name}/{}", c.service)
+                    // A service of several containers labels each with its
+                    // number, as compose does (`web-2`).
+                    let several = mine.iter().filter(|o| o.service == c.service).count() > 1;
+                    let service = if several {
+                        format!("{}-{}", c.service, c.number())
                     } else {
                         c.service.clone()
+                    };
+                    let label = if args.all {
+                        format!("{name}/{service}")
+                    } else {
+                        service
                     };
                     sources.push(LogSource {
                         label,

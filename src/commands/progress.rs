@@ -86,7 +86,7 @@ impl Sink for Renderer {
             Progress::Engine(e) => self.engine_event(&e),
             Progress::Ready(r) => {
                 let mark = if r.ready { "✔" } else { "…" };
-                p.message(format!("  {mark} `{}` {}", r.service, r.describe()));
+                p.message(format!("  {mark} `{}` {}", r.label(), r.describe()));
             }
             Progress::Stopped(c) => p.message(format!("  container `{c}` stopped")),
             Progress::Note(text) => p.message(format!("  {text}")),
@@ -130,6 +130,9 @@ fn print_event(p: &Printer, e: &Event) {
         Event::Repaired { container, why } => {
             p.message(format!("  container `{container}` recreated: {why}"))
         }
+        Event::Removed(c) => p.message(format!(
+            "  container `{c}` removed: the service runs fewer containers"
+        )),
         Event::Orphan(c) => p.warn(format!(
             "container `{c}` belongs to no service of the compose files; `mrctl clean` removes it"
         )),

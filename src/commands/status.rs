@@ -1,4 +1,5 @@
-//! `mrctl status NAME|--all`: each service's container, state, health,
+//! `mrctl status NAME|--all`: each service's containers (one row per
+//! container number, a missing one as `not created`), state, health,
 //! published ports and image, read live from Docker.
 
 use serde::Serialize;
@@ -46,15 +47,39 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
             let inst = &registry.instances[name];
             let containers: Vec<&ContainerInfo> =
                 all.iter().filter(|c| c.project == inst.project).collect();
-            let services: Vec<String> = match instance_project(&stack, name, inst) {
-                Ok(p) => p.services.keys().cloned().collect(),
+            let project = match instance_project(&stack, name, inst) {
+                Ok(p) => Some(p),
                 Err(e) => {
                     ctx.printer.warn(format!("instance `{name}`: {e}"));
-                    Vec::new()
+                    None
                 }
             };
-            for svc in &services {
-                let c = containers.iter().find(|c| &c.service == svc);
+            let services: Vec<String> = project
+                .iter()
+                .flat_map(|p| p.services.keys().cloned())
+                .collect();
+            // One slot per container the service runs, by number, and
+            // any container past that count (not yet removed).
+            let mut slots: Vec<(&str, Option<&ContainerInfo>)> = Vec::new();
+            for svc in project.iter().flat_map(|p| p.services.values()) {
+                let mine: Vec<&ContainerInfo> = containers
+                    .iter()
+                    .filter(|c| c.service == svc.name)
+                    .copied()
+                    .collect();
+                let mut numbers: Vec<u32> = (1..=svc.replicas).collect();
+                numbers.extend(mine.iter().map(|c| c.number()));
+                numbers.sort_unstable();
+                numbers.dedup();
+                for n in numbers {
+                    let found: Vec<_> = mine.iter().filter(|c| c.number() == n).collect();
+                    if found.is_empty() {
+                        slots.push((&svc.name, None));
+                    }
+                    slots.extend(found.into_iter().map(|c| (svc.name.as_str(), Some(*c))));
+                }
+            }
+            for (svc, c) in slots {
                 let limits = match c {
                     Some(c) => Some(engine.limits_of(&c.id).await?),
                     None => None,
@@ -62,13 +87,13 @@ pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
                 rows.push(Row {
                     limits,
                     instance: name.clone(),
-                    service: svc.clone(),
+                    service: svc.to_string(),
                     container: c.map(|c| c.name.clone()),
                     state: c
                         .map(|c| c.state.clone())
                         .unwrap_or_else(|| "not created".into()),
                     health: c.and_then(|c| c.health.clone()),
-                    ports: c.map(|c| port_text(c)).unwrap_or_default(),
+                    ports: c.map(port_text).unwrap_or_default(),
                     image: c.map(|c| c.image.clone()),
                     status: c.map(|c| c.status.clone()),
                 });

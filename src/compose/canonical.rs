@@ -148,6 +148,9 @@ fn service(svc: &Service, doc: &Map<String, Value>) -> Value {
         out.insert("profiles".into(), json!(svc.profiles));
     }
     limits(doc, &mut out);
+    if let Some(scale) = doc.get("scale").filter(|v| !v.is_null()) {
+        out.insert("scale".into(), svc_scale(scale));
+    }
     Value::Object(out)
 }
 
@@ -172,8 +175,8 @@ fn port(p: &Port) -> Value {
         o.insert("host_ip".into(), ip.clone().into());
     }
     o.insert("target".into(), p.target.into());
-    if let Some(published) = p.published {
-        o.insert("published".into(), published.to_string().into());
+    if let Some(published) = p.host_port() {
+        o.insert("published".into(), published.into());
     }
     o.insert("protocol".into(), p.protocol.clone().into());
     Value::Object(o)
@@ -256,8 +259,16 @@ fn healthcheck(h: &Healthcheck, doc: &Map<String, Value>) -> Value {
     Value::Object(o)
 }
 
-/// `mem_limit`, `cpus`, `pids_limit` and `deploy.resources.limits` as
-/// written: memory in bytes as a string, CPUs and pids as numbers.
+/// `scale` as a number.
+fn svc_scale(v: &Value) -> Value {
+    super::load::scalar(v)
+        .and_then(|s| s.parse::<f64>().ok())
+        .map(json_number)
+        .unwrap_or_else(|| v.clone())
+}
+
+/// `mem_limit`, `cpus`, `pids_limit` and `deploy` as written: memory in
+/// bytes as a string, CPUs and pids as numbers.
 fn limits(doc: &Map<String, Value>, out: &mut Map<String, Value>) {
     let bytes = |v: &Value| {
         super::load::scalar(v)
@@ -278,27 +289,9 @@ fn limits(doc: &Map<String, Value>, out: &mut Map<String, Value>) {
     if let Some(v) = doc.get("pids_limit").and_then(number) {
         out.insert("pids_limit".into(), v);
     }
-    let Some(Value::Object(deploy)) = doc.get("deploy") else {
-        return;
-    };
-    let mut resources = Map::new();
-    if let Some(Value::Object(l)) = deploy.get("resources").and_then(|r| r.get("limits")) {
-        let mut lim = Map::new();
-        if let Some(v) = l.get("cpus").and_then(number) {
-            lim.insert("cpus".into(), v);
-        }
-        if let Some(v) = l.get("memory").and_then(bytes) {
-            lim.insert("memory".into(), v);
-        }
-        if let Some(v) = l.get("pids").and_then(number) {
-            lim.insert("pids".into(), v);
-        }
-        resources.insert("limits".into(), Value::Object(lim));
+    if let Some(d) = deploy::deploy(doc) {
+        out.insert("deploy".into(), d);
     }
-    out.insert(
-        "deploy".into(),
-        json!({"resources": Value::Object(resources), "placement": {}}),
-    );
 }
 
 /// A whole number as an integer, as Go writes it; anything else as a float.
@@ -358,6 +351,7 @@ pub fn go_duration(ms: u64) -> String {
 }
 
 mod attach;
+mod deploy;
 mod settings;
 use settings::{build, settings};
 

@@ -240,6 +240,8 @@ pub fn service(
         profiles,
         pull_policy,
         settings,
+        deploy: super::deploy::deploy(svc)?,
+        replicas: super::deploy::replicas(svc)?,
         limits: limits(svc)?,
     })
 }
@@ -359,6 +361,14 @@ mod tests {
         let p = short_ports("3000-3002:4000-4002").unwrap();
         assert_eq!(p.len(), 3);
         assert_eq!((p[2].published, p[2].target), (Some(3002), 4002));
+        // A host range for one container port: one port, the engine picks.
+        let p = short_ports("8000-8002:80").unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            (p[0].published, p[0].published_end),
+            (Some(8000), Some(8002))
+        );
+        assert_eq!(p[0].host_port().as_deref(), Some("8000-8002"));
         let p = short_ports("[::1]:8080:80").unwrap();
         assert_eq!(p[0].host_ip.as_deref(), Some("::1"));
         // Host port 0: the engine picks one, as compose lets it.

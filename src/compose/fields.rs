@@ -133,6 +133,21 @@ pub(super) fn short_ports(spec: &str) -> R<Vec<Port>> {
         Some(p) => Some(range(p, "host port")?),
         None => None,
     };
+    let host_ip = host_ip.filter(|ip| !ip.is_empty());
+    // A host range for one container port: the engine picks a free port
+    // of it for each container (of a service of several).
+    if let Some((p0, p1)) = published
+        && t0 == t1
+        && p0 != p1
+    {
+        return Ok(vec![Port {
+            host_ip,
+            published: Some(p0),
+            published_end: Some(p1),
+            target: t0,
+            protocol,
+        }]);
+    }
     if let Some((p0, p1)) = published
         && p1 - p0 != t1 - t0
         && p0 != p1
@@ -141,12 +156,12 @@ pub(super) fn short_ports(spec: &str) -> R<Vec<Port>> {
             "port `{spec}`: host and container ranges differ in length"
         ));
     }
-    let host_ip = host_ip.filter(|ip| !ip.is_empty());
     Ok((t0..=t1)
         .enumerate()
         .map(|(i, target)| Port {
             host_ip: host_ip.clone(),
             published: published.map(|(p0, p1)| if p0 == p1 { p0 } else { p0 + i as u16 }),
+            published_end: None,
             target,
             protocol: protocol.clone(),
         })
@@ -184,14 +199,27 @@ pub(super) fn ports(v: Option<&Value>) -> R<Vec<Port>> {
                     .and_then(scalar)
                     .ok_or("`ports`: the long form needs `target`")?;
                 let target = port_number(&target, "target", &target)?;
-                let published = match m.get("published").and_then(scalar) {
-                    Some(p) if p == "0" => Some(0),
-                    Some(p) if !p.is_empty() => Some(port_number(&p, "published", &p)?),
-                    _ => None,
+                let (published, published_end) = match m.get("published").and_then(scalar) {
+                    Some(p) if p == "0" => (Some(0), None),
+                    Some(p) if !p.is_empty() => match p.split_once('-') {
+                        Some((a, b)) => {
+                            let (a, b) = (
+                                port_number(a, "published", &p)?,
+                                port_number(b, "published", &p)?,
+                            );
+                            if a > b {
+                                return Err(format!("port `{p}`: range `{p}` runs backwards"));
+                            }
+                            (Some(a), (a != b).then_some(b))
+                        }
+                        None => (Some(port_number(&p, "published", &p)?), None),
+                    },
+                    _ => (None, None),
                 };
                 out.push(Port {
                     host_ip: m.get("host_ip").and_then(scalar).filter(|s| !s.is_empty()),
                     published,
+                    published_end,
                     target,
                     protocol: m
                         .get("protocol")
@@ -317,48 +345,51 @@ pub(super) fn limits(svc: &Map<String, Value>) -> R<Limits> {
             .map(|v| pids(v, "pids_limit"))
             .transpose()?,
     };
-    if let Some(deploy) = svc.get("deploy") {
-        let Value::Object(d) = deploy else {
-            return Err("`deploy` must be a mapping".into());
+    let limits = super::deploy::section(svc)?
+        .and_then(|d| d.get("resources"))
+        .and_then(|r| r.get("limits"))
+        .filter(|l| !l.is_null());
+    if let Some(l) = limits {
+        let Value::Object(l) = l else {
+            return Err(format!(
+                "`deploy.resources.limits` must be a mapping, not {}",
+                kind(l)
+            ));
         };
-        for k in d.keys() {
-            if k != "resources" {
+        for k in l.keys() {
+            if !["cpus", "memory", "pids"].contains(&k.as_str()) {
+                return Err(format!("`deploy.resources.limits.{k}` is not supported"));
+            }
+        }
+        let deploy_limits = Limits {
+            memory: l
+                .get("memory")
+                .map(|v| memory(v, "deploy.resources.limits.memory"))
+                .transpose()?,
+            nano_cpus: l
+                .get("cpus")
+                .map(|v| cpus(v, "deploy.resources.limits.cpus"))
+                .transpose()?,
+            pids: l
+                .get("pids")
+                .map(|v| pids(v, "deploy.resources.limits.pids"))
+                .transpose()?,
+        };
+        // Compose refuses the two forms of one limit when they differ.
+        for (own, deployed, key, deploy_key) in [
+            (own.memory, deploy_limits.memory, "mem_limit", "memory"),
+            (own.nano_cpus, deploy_limits.nano_cpus, "cpus", "cpus"),
+            (own.pids, deploy_limits.pids, "pids_limit", "pids"),
+        ] {
+            if let (Some(a), Some(b)) = (own, deployed)
+                && a != b
+            {
                 return Err(format!(
-                    "`deploy.{k}` is not supported (only `deploy.resources.limits`)"
+                    "`{key}` and `deploy.resources.limits.{deploy_key}` differ; give one, or the same value in both"
                 ));
             }
         }
-        if let Some(Value::Object(r)) = d.get("resources") {
-            for k in r.keys() {
-                if k != "limits" {
-                    return Err(format!(
-                        "`deploy.resources.{k}` is not supported (only `limits`)"
-                    ));
-                }
-            }
-            if let Some(Value::Object(l)) = r.get("limits") {
-                for k in l.keys() {
-                    if !["cpus", "memory", "pids"].contains(&k.as_str()) {
-                        return Err(format!("`deploy.resources.limits.{k}` is not supported"));
-                    }
-                }
-                let deploy_limits = Limits {
-                    memory: l
-                        .get("memory")
-                        .map(|v| memory(v, "deploy.resources.limits.memory"))
-                        .transpose()?,
-                    nano_cpus: l
-                        .get("cpus")
-                        .map(|v| cpus(v, "deploy.resources.limits.cpus"))
-                        .transpose()?,
-                    pids: l
-                        .get("pids")
-                        .map(|v| pids(v, "deploy.resources.limits.pids"))
-                        .transpose()?,
-                };
-                own = own.min(deploy_limits);
-            }
-        }
+        own = own.min(deploy_limits);
     }
     Ok(own)
 }

@@ -52,6 +52,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cpus",
     "pids_limit",
     "deploy",
+    "scale",
     "ulimits",
     "profiles",
     "pull_policy",

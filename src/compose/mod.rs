@@ -5,6 +5,7 @@
 
 pub mod canonical;
 mod convert;
+mod deploy;
 mod extends;
 mod fields;
 pub mod hash;
@@ -417,11 +418,18 @@ pub fn waves(project: &Project) -> std::result::Result<Vec<Vec<String>>, String>
     Ok(waves)
 }
 
-/// The container name of a service: `container_name`, else `<project>-<service>-1`.
+/// The name of a service's first container: `container_name`, else `<project>-<service>-1`.
 pub fn container_name(project: &str, svc: &Service) -> String {
+    replica_name(project, svc, 1)
+}
+
+/// The name of a service's container number `number` (from 1):
+/// `container_name` (which allows one container), else
+/// `<project>-<service>-<number>`, as docker compose names them.
+pub fn replica_name(project: &str, svc: &Service, number: u32) -> String {
     svc.container_name
         .clone()
-        .unwrap_or_else(|| format!("{project}-{}-1", svc.name))
+        .unwrap_or_else(|| format!("{project}-{}-{number}", svc.name))
 }
 
 #[cfg(test)]

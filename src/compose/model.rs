@@ -105,8 +105,23 @@ pub struct Port {
     pub host_ip: Option<String>,
     /// Host port; `None` lets the engine choose.
     pub published: Option<u16>,
+    /// The last host port of a range (`8000-8002:80`) the engine picks one
+    /// free port from for each container. Left out of the hash when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_end: Option<u16>,
     pub target: u16,
     pub protocol: String,
+}
+
+impl Port {
+    /// The host port as the engine takes it: `8000`, or `8000-8002` for a
+    /// range; `None` lets the engine choose.
+    pub fn host_port(&self) -> Option<String> {
+        self.published.map(|p| match self.published_end {
+            Some(end) => format!("{p}-{end}"),
+            None => p.to_string(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -420,6 +435,60 @@ pub struct Device {
     pub permissions: String,
 }
 
+/// What `deploy` applies to a container without swarm (the limits are in
+/// `Limits`, the number of containers in `Service::replicas`). Left out of
+/// the hash when empty, so services without it keep their hash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Deploy {
+    /// `deploy.restart_policy`, which wins over `restart`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
+    /// `deploy.resources.reservations.memory`, bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<i64>,
+    /// `deploy.resources.reservations.devices` (GPUs and the like).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceRequest>,
+}
+
+impl Deploy {
+    pub fn is_empty(&self) -> bool {
+        *self == Deploy::default()
+    }
+}
+
+/// A restart policy in the engine's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartPolicy {
+    /// `no`, `always`, `on-failure`, `unless-stopped`, or empty (the
+    /// engine's default, no restart); anything else as written (see
+    /// `RestartPolicy::unknown`).
+    pub name: String,
+    pub max_attempts: Option<i64>,
+}
+
+impl RestartPolicy {
+    /// The condition as written when the engine has no such policy.
+    pub fn unknown(&self) -> Option<&str> {
+        (!matches!(
+            self.name.as_str(),
+            "" | "no" | "always" | "on-failure" | "unless-stopped"
+        ))
+        .then_some(self.name.as_str())
+    }
+}
+
+/// A request for devices from a driver (`deploy.resources.reservations.devices`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceRequest {
+    pub capabilities: Vec<String>,
+    pub driver: Option<String>,
+    /// How many; -1 is all.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    pub options: IndexMap<String, String>,
+}
+
 /// One service as resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
@@ -465,6 +534,13 @@ pub struct Service {
     pub pull_policy: Option<String>,
     #[serde(flatten)]
     pub settings: Settings,
+    #[serde(skip_serializing_if = "Deploy::is_empty")]
+    pub deploy: Deploy,
+    /// How many containers run it (`scale`, `deploy.replicas`; 1 when
+    /// neither), numbered from 1. Left out of the hash, as compose leaves
+    /// it out: scaling adds or removes containers, it changes none.
+    #[serde(skip)]
+    pub replicas: u32,
     #[serde(skip)]
     pub limits: Limits,
 }

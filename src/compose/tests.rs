@@ -343,8 +343,16 @@ fn semantic_errors() {
             "`mem_limit`: `lots`",
         ),
         (
-            "services:\n  web:\n    image: x\n    deploy:\n      replicas: 2\n",
-            "`deploy.replicas` is not supported",
+            "services:\n  web:\n    image: x\n    container_name: c\n    deploy:\n      replicas: 2\n",
+            "service `web`: `container_name` names one container, but the service runs 2",
+        ),
+        (
+            "services:\n  web:\n    image: x\n    scale: 2\n    deploy:\n      replicas: 3\n",
+            "service `web`: `scale` (2) and `deploy.replicas` (3) differ",
+        ),
+        (
+            "services:\n  web:\n    image: x\n    mem_limit: 30m\n    deploy:\n      resources:\n        limits:\n          memory: 20m\n",
+            "`mem_limit` and `deploy.resources.limits.memory` differ",
         ),
         (
             "services:\n  a:\n    image: x\n    container_name: c\n  b:\n    image: x\n    container_name: c\n",
@@ -456,4 +464,31 @@ fn build_sections_are_resolved_with_an_absolute_context() {
     )]);
     let err = remote.load(&["c.yml"], &[]).unwrap_err().to_string();
     assert!(err.contains("is a remote context"), "{err}");
+}
+
+#[test]
+fn the_count_of_containers_merges_and_stays_out_of_the_hash() {
+    let f = Files::new(&[
+        (
+            "base.yml",
+            "services:\n  web:\n    image: x\n    deploy:\n      replicas: 3\n  db:\n    image: x\n",
+        ),
+        (
+            "over.yml",
+            "services:\n  web:\n    deploy:\n      resources:\n        limits:\n          memory: 64m\n  db:\n    scale: ${DB_COUNT}\n",
+        ),
+    ]);
+    let p = f
+        .load(&["base.yml", "over.yml"], &[("DB_COUNT", "0")])
+        .unwrap();
+    assert_eq!(p.services["web"].replicas, 3);
+    assert_eq!(p.services["web"].limits.memory, Some(64 << 20));
+    assert_eq!(p.services["db"].replicas, 0);
+    // Scaling changes no container: the hash is the same for any count.
+    let one = Files::new(&[("c.yml", "services:\n  web:\n    image: x\n")]);
+    let three = Files::new(&[("c.yml", "services:\n  web:\n    image: x\n    scale: 3\n")]);
+    assert_eq!(
+        one.load(&["c.yml"], &[]).unwrap().config_hash("web"),
+        three.load(&["c.yml"], &[]).unwrap().config_hash("web")
+    );
 }

@@ -14,7 +14,8 @@ use crate::error::Error;
 const POLL: Duration = Duration::from_millis(50);
 
 impl Engine {
-    /// Waits until `dep` meets `condition`, or fails naming it with its last log lines.
+    /// Waits until every container of `dep` meets `condition` (none when
+    /// it runs none), or fails naming it with its last log lines.
     pub(super) async fn await_condition(
         &self,
         project: &Project,
@@ -22,7 +23,21 @@ impl Engine {
         condition: Condition,
         opts: &UpOptions,
     ) -> Result<(), Error> {
-        let name = compose::container_name(&project.name, dep);
+        for number in 1..=dep.replicas {
+            let name = compose::replica_name(&project.name, dep, number);
+            self.await_container(&name, dep, condition, opts).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the container `name` of `dep` meets `condition`.
+    async fn await_container(
+        &self,
+        name: &str,
+        dep: &Service,
+        condition: Condition,
+        opts: &UpOptions,
+    ) -> Result<(), Error> {
         let deadline = Instant::now() + opts.timeout;
         let fail = |what: String, state: String| async {
             Error::ServiceFailed {
@@ -30,7 +45,7 @@ impl Engine {
                 instance: opts.instance.clone(),
                 what,
                 state,
-                logs: self.tail(&name, 20).await,
+                logs: self.tail(name, 20).await,
             }
         };
         if condition == Condition::ServiceHealthy && !dep.has_healthcheck() {
@@ -43,7 +58,7 @@ impl Engine {
         loop {
             let inspect = self
                 .docker
-                .inspect_container(&name, None)
+                .inspect_container(name, None)
                 .await
                 .map_err(|e| self.error(&format!("inspect container `{name}`"), &e))?;
             let state = inspect.state.unwrap_or_default();

@@ -1,6 +1,6 @@
-//! The executor of a plan: brings one service to its desired state once
-//! its dependencies' conditions hold, making the engine calls each action
-//! of `plan` names, and reporting each as an event. Creating a container
+//! The executor of a plan: brings one container of a service to its
+//! desired state once the service's dependencies' conditions hold, making
+//! the engine calls each action of `plan` names, and reporting each as an event. Creating a container
 //! copes with what a killed start can leave: a network made twice, a
 //! container name taken.
 
@@ -19,9 +19,10 @@ use crate::compose::{self, Condition, Project, Service};
 use crate::error::Error;
 
 impl Engine {
-    /// Brings one service to its desired state, after its dependencies'
-    /// conditions hold: the step's action, or, for a container whose hash
-    /// matches, what its inspection calls for.
+    /// Brings one container of a service to its desired state, after the
+    /// service's dependencies' conditions hold: the step's action, or, for
+    /// a container whose hash matches, what its inspection calls for. A
+    /// surplus container is removed without waiting for anything.
     pub(super) async fn converge(
         &self,
         project: &Project,
@@ -30,6 +31,11 @@ impl Engine {
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         let svc = &project.services[step.service];
+        if let (Action::RemoveSurplus { container }, Some(c)) = (&step.action, step.current) {
+            self.remove_to_recreate(svc, c).await?;
+            on(Event::Removed(container.clone()));
+            return Ok(());
+        }
         for (dep, condition) in &svc.depends_on {
             let dep_svc = &project.services[dep];
             if *condition != Condition::ServiceStarted {
@@ -63,23 +69,24 @@ impl Engine {
             (action, _) => vec![action.clone()],
         };
         for action in actions {
-            self.apply(project, svc, step.current, action, opts, on)
-                .await?;
+            self.apply(project, step, action, opts, on).await?;
         }
         Ok(())
     }
 
-    /// Makes the engine calls of one action and reports it.
+    /// Makes the engine calls of one action on the step's container (its
+    /// service's container of the step's number) and reports it.
     async fn apply(
         &self,
         project: &Project,
-        svc: &Service,
-        current: Option<&ContainerInfo>,
+        step: &Step<'_>,
         action: Action,
         opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
-        let name = compose::container_name(&project.name, svc);
+        let svc = &project.services[step.service];
+        let (number, current) = (step.number, step.current);
+        let name = compose::replica_name(&project.name, svc, number);
         match (action, current) {
             (Action::ReportOrphan { container }, _) => on(Event::Orphan(container)),
             (Action::Keep { .. }, _) => on(Event::Running(name)),
@@ -95,7 +102,7 @@ impl Engine {
                 self.reconnect(project, svc, c, &network, on).await?;
             }
             (Action::Create { .. }, _) => {
-                self.create(project, svc, &name, opts).await?;
+                self.create(project, svc, (&name, number), opts).await?;
                 self.start(project, svc, &name, opts).await?;
                 on(Event::Created(name));
             }
@@ -103,7 +110,7 @@ impl Engine {
                 if let Some(c) = current {
                     self.remove_to_recreate(svc, c).await?;
                 }
-                self.create(project, svc, &name, opts).await?;
+                self.create(project, svc, (&name, number), opts).await?;
                 self.start(project, svc, &name, opts).await?;
                 on(match reason {
                     Reason::Drifted(why) => Event::Repaired {
@@ -118,7 +125,10 @@ impl Engine {
             // `plan` inspects only a service with a container, and gives
             // the actions on a container only with one.
             (
-                Action::Inspect { .. } | Action::UpdateLimits { .. } | Action::Reconnect { .. },
+                Action::Inspect { .. }
+                | Action::UpdateLimits { .. }
+                | Action::Reconnect { .. }
+                | Action::RemoveSurplus { .. },
                 _,
             ) => {}
         }
@@ -126,7 +136,7 @@ impl Engine {
     }
 
     /// Stops (within the service's grace period) and removes a container
-    /// that is to be made again.
+    /// that is to be made again, or that the service no longer runs.
     async fn remove_to_recreate(&self, svc: &Service, c: &ContainerInfo) -> Result<(), Error> {
         if c.state == "running" && !svc.settings.pre_stop.is_empty() {
             let instance = c.instance.clone().unwrap_or_default();
@@ -157,14 +167,14 @@ impl Engine {
         &self,
         project: &Project,
         svc: &Service,
-        name: &str,
+        (name, number): (&str, u32),
         opts: &UpOptions,
     ) -> Result<(), Error> {
         let stamp = super::translate::Stamp {
             hash: project.config_hash(&svc.name),
             image_id: self.image_id(&svc.image).await,
         };
-        let body = super::translate::container_body(project, svc, &stamp, opts);
+        let body = super::translate::container_body(project, svc, number, &stamp, opts);
         let mut options = CreateContainerOptionsBuilder::new().name(name);
         if let Some(platform) = &svc.settings.platform {
             options = options.platform(platform);
@@ -253,7 +263,7 @@ impl Engine {
             let net = &project.networks[key];
             let request = NetworkConnectRequest {
                 container: name.to_string(),
-                endpoint_config: Some(super::translate::endpoint(project, svc, key)),
+                endpoint_config: Some(super::translate::endpoint(svc, key, name)),
             };
             self.docker
                 .connect_network(&net.name, request)

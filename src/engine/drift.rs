@@ -101,7 +101,7 @@ impl Desired {
                 .or_default()
                 .push((
                     p.host_ip.clone().unwrap_or_default(),
-                    p.published.map(|h| h.to_string()).unwrap_or_default(),
+                    p.host_port().unwrap_or_default(),
                 ));
         }
         for v in ports.values_mut() {
@@ -284,9 +284,9 @@ impl Engine {
         let request = NetworkConnectRequest {
             container: c.name.clone(),
             endpoint_config: Some(super::translate::endpoint(
-                project,
                 svc,
                 key.map(String::as_str).unwrap_or_default(),
+                c.name.trim_start_matches('/'),
             )),
         };
         self.docker

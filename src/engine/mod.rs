@@ -131,6 +131,17 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
 }
 
+impl ContainerInfo {
+    /// Its number among its service's containers (the container-number
+    /// label; 1 when it has none).
+    pub fn number(&self) -> u32 {
+        self.labels
+            .get(labels::NUMBER)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PublishedPort {
     pub host_ip: Option<String>,
@@ -308,7 +319,9 @@ impl Engine {
                 })
             })
             .collect();
-        out.sort_by(|a, b| (&a.project, &a.service).cmp(&(&b.project, &b.service)));
+        out.sort_by(|a, b| {
+            (&a.project, &a.service, a.number()).cmp(&(&b.project, &b.service, b.number()))
+        });
         Ok(out)
     }
 

@@ -1,7 +1,9 @@
 //! Convergence as data, pure: what `up` does to each service, decided from
 //! the resolved project and what the engine showed. `plan` goes from the
-//! project's inventory (containers with their config-hash label and state)
-//! to one step per service, wave by wave; a container whose hash matches is
+//! project's inventory (containers with their config-hash label, number and
+//! state) to one step per container a service runs (`replicas` of them,
+//! numbered from 1) and one per container past that count (removed, the
+//! highest number first), wave by wave; a container whose hash matches is
 //! inspected when its turn comes, and `after_inspection` turns what was seen
 //! (drift, limits, state) into the actions that follow. The executor
 //! (`converge`) makes one kind of engine call per action.
@@ -47,6 +49,9 @@ pub(crate) enum Action {
     Start { service: String },
     /// Running as wanted: nothing to do.
     Keep { service: String },
+    /// A container numbered past the service's count (it was scaled
+    /// down): stop and remove it.
+    RemoveSurplus { container: String },
 }
 
 impl fmt::Display for Action {
@@ -70,14 +75,19 @@ impl fmt::Display for Action {
             Action::UpdateLimits { service } => write!(f, "update the limits of `{service}`"),
             Action::Start { service } => write!(f, "start `{service}`"),
             Action::Keep { service } => write!(f, "keep `{service}`"),
+            Action::RemoveSurplus { container } => {
+                write!(f, "remove `{container}`: the service runs fewer containers")
+            }
         }
     }
 }
 
-/// One service's first action, with its current container.
+/// The first action on one container of a service (its number, from 1),
+/// with the container there now.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Step<'a> {
     pub service: &'a str,
+    pub number: u32,
     pub current: Option<&'a ContainerInfo>,
     pub action: Action,
 }
@@ -92,14 +102,16 @@ pub(crate) struct Plan<'a> {
 
 #[cfg(test)]
 impl Plan<'_> {
-    /// One line per action, `N: action` for a step of wave N (from 1).
+    /// One line per action, `N: action` for a step of wave N (from 1),
+    /// with ` #K` for a container numbered K past the first.
     pub fn lines(&self) -> Vec<String> {
         let orphans = self.orphans.iter().map(|a| a.to_string());
-        let steps = self
-            .waves
-            .iter()
-            .enumerate()
-            .flat_map(|(i, wave)| wave.iter().map(move |s| format!("{}: {}", i + 1, s.action)));
+        let steps = self.waves.iter().enumerate().flat_map(|(i, wave)| {
+            wave.iter().map(move |s| match (&s.action, s.number) {
+                (Action::RemoveSurplus { .. }, _) | (_, 1) => format!("{}: {}", i + 1, s.action),
+                (_, n) => format!("{}: {} #{n}", i + 1, s.action),
+            })
+        });
         orphans.chain(steps).collect()
     }
 }
@@ -124,35 +136,7 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
         .map(|wave| {
             let steps: Vec<Step<'a>> = wave
                 .iter()
-                .map(|name| {
-                    let svc = &project.services[name];
-                    let current = existing.iter().find(|c| &c.service == name);
-                    let service = svc.name.clone();
-                    let holds = super::translate_more::held_services(&svc.settings)
-                        .into_iter()
-                        .find(|h| remade.contains(&h.as_str()));
-                    let action = match (current, holds) {
-                        (None, _) => Action::Create { service },
-                        (Some(_), Some(held)) => Action::Recreate {
-                            service,
-                            reason: Reason::Drifted(format!(
-                                "the container of `{held}` it shares is made again"
-                            )),
-                        },
-                        (Some(c), None) if c.config_hash.as_ref() == hashes.get(name) => {
-                            Action::Inspect { service }
-                        }
-                        (Some(_), None) => Action::Recreate {
-                            service,
-                            reason: Reason::ConfigChanged,
-                        },
-                    };
-                    Step {
-                        service: name.as_str(),
-                        current,
-                        action,
-                    }
-                })
+                .flat_map(|name| service_steps(project, name, existing, hashes.get(name), &remade))
                 .collect();
             for step in &steps {
                 if matches!(step.action, Action::Create { .. } | Action::Recreate { .. }) {
@@ -171,6 +155,71 @@ pub(crate) fn plan<'a>(project: &'a Project, existing: &'a [ContainerInfo]) -> P
 /// tool) is not judged by it.
 pub(crate) fn image_changed(recorded: Option<&str>, current: Option<&str>) -> bool {
     matches!((recorded, current), (Some(r), Some(c)) if r != c)
+}
+
+/// The steps of one service: its surplus containers removed, the highest
+/// number first (as compose scales down), then one step per number from 1
+/// to its count, on the container of that number if there is one.
+///
+/// `hash` is the service's config hash; a service holding the container of
+/// one in `remade` (its network namespace, its volumes, by id) is made again
+/// after it.
+fn service_steps<'a>(
+    project: &'a Project,
+    name: &'a String,
+    existing: &'a [ContainerInfo],
+    hash: Option<&String>,
+    remade: &[&str],
+) -> Vec<Step<'a>> {
+    let svc = &project.services[name];
+    let holds = super::translate_more::held_services(&svc.settings)
+        .into_iter()
+        .find(|h| remade.contains(&h.as_str()));
+    let mut mine: Vec<&ContainerInfo> = existing.iter().filter(|c| &c.service == name).collect();
+    mine.sort_by_key(|c| c.number());
+    let mut steps = Vec::new();
+    let mut taken = Vec::new();
+    for number in 1..=svc.replicas {
+        // Of two containers with one number, the second listed is surplus.
+        let current = mine.iter().find(|c| c.number() == number).copied();
+        if let Some(c) = current {
+            taken.push(c.id.as_str());
+        }
+        let service = svc.name.clone();
+        let action = match (current, &holds) {
+            (None, _) => Action::Create { service },
+            (Some(_), Some(held)) => Action::Recreate {
+                service,
+                reason: Reason::Drifted(format!(
+                    "the container of `{held}` it shares is made again"
+                )),
+            },
+            (Some(c), None) if c.config_hash.as_ref() == hash => Action::Inspect { service },
+            (Some(_), None) => Action::Recreate {
+                service,
+                reason: Reason::ConfigChanged,
+            },
+        };
+        steps.push(Step {
+            service: name.as_str(),
+            number,
+            current,
+            action,
+        });
+    }
+    let surplus = mine
+        .iter()
+        .rev()
+        .filter(|c| !taken.contains(&c.id.as_str()))
+        .map(|c| Step {
+            service: name.as_str(),
+            number: c.number(),
+            current: Some(*c),
+            action: Action::RemoveSurplus {
+                container: c.name.clone(),
+            },
+        });
+    surplus.chain(steps).collect()
 }
 
 /// What to do with a container whose hash matches, given how it `drift`s
@@ -320,6 +369,87 @@ mod tests {
         assert_eq!(lines[0], "report orphan `p-old-1`");
         assert_eq!(lines[1], "1: inspect `db`");
         assert_eq!(lines.len(), 5);
+    }
+
+    /// Container number `n` of `service`, with `hash` (the service's own
+    /// when `None`).
+    fn replica(p: &Project, service: &str, n: u32, hash: Option<&str>) -> ContainerInfo {
+        let hash = hash.map_or_else(|| p.config_hash(service), str::to_string);
+        let mut c = container(p, service, Some(hash), "running");
+        c.id = format!("id-{service}-{n}");
+        c.name = format!("p-{service}-{n}");
+        c.labels
+            .insert(crate::engine::labels::NUMBER.into(), n.to_string());
+        c
+    }
+
+    #[test]
+    fn scaling_up_creates_the_missing_numbers() {
+        let p = project("services:\n  web:\n    image: busybox\n    scale: 3\n");
+        let existing = [replica(&p, "web", 1, None)];
+        let plan = plan(&p, &existing);
+        assert_eq!(
+            plan.lines(),
+            [
+                "1: inspect `web`",
+                "1: create `web` #2",
+                "1: create `web` #3"
+            ]
+        );
+        assert_eq!(plan.waves[0][0].current, Some(&existing[0]));
+        assert_eq!(plan.waves[0][2].number, 3);
+    }
+
+    #[test]
+    fn scaling_down_removes_the_highest_numbers_first() {
+        let p = project("services:\n  web:\n    image: busybox\n    deploy: {replicas: 1}\n");
+        let existing = [
+            replica(&p, "web", 2, None),
+            replica(&p, "web", 1, None),
+            replica(&p, "web", 3, Some("old")),
+        ];
+        assert_eq!(
+            plan(&p, &existing).lines(),
+            [
+                "1: remove `p-web-3`: the service runs fewer containers",
+                "1: remove `p-web-2`: the service runs fewer containers",
+                "1: inspect `web`"
+            ]
+        );
+        // Zero replicas: every container goes, none is made.
+        let none = project("services:\n  web:\n    image: busybox\n    scale: 0\n");
+        let lines = plan(&none, &existing).lines();
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().all(|l| l.contains("remove")), "{lines:?}");
+    }
+
+    #[test]
+    fn one_replica_whose_configuration_changed_is_recreated_alone() {
+        let p = project(concat!(
+            "services:\n  web:\n    image: busybox\n    scale: 2\n    depends_on: [db]\n",
+            "  db:\n    image: busybox\n",
+        ));
+        let existing = [
+            replica(&p, "web", 1, None),
+            replica(&p, "web", 2, Some("old")),
+            // Two containers claim number 1 (a killed start): one is surplus.
+            replica(&p, "db", 1, None),
+            {
+                let mut twin = replica(&p, "db", 1, None);
+                twin.id = "id-db-twin".into();
+                twin.name = "p-db-1-twin".into();
+                twin
+            },
+        ];
+        assert_eq!(
+            plan(&p, &existing).lines(),
+            [
+                "1: remove `p-db-1-twin`: the service runs fewer containers",
+                "1: inspect `db`",
+                "2: inspect `web`",
+                "2: recreate `web`: its configuration changed #2"
+            ]
+        );
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Readiness {
     pub service: String,
+    /// The container's number, for a service of several containers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<u32>,
     pub container: String,
     /// running, exited, restarting, missing…
     pub state: String,
@@ -30,6 +33,15 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// The service, or `service-N` for container N of several (as compose
+    /// labels them).
+    pub fn label(&self) -> String {
+        match self.number {
+            Some(n) => format!("{}-{n}", self.service),
+            None => self.service.clone(),
+        }
+    }
+
     /// `running, healthy`, `exited (0)`, `missing`.
     pub fn describe(&self) -> String {
         let state = match (&self.health, self.state.as_str()) {
@@ -115,20 +127,31 @@ pub fn ready_count(services: &[(String, bool)], containers: &[&ContainerInfo]) -
 }
 
 impl Engine {
-    /// The readiness of every service of `project`. Containers are found by
-    /// their compose project and service labels, whoever made them.
+    /// The readiness of every container of `project` (each of a service's
+    /// numbers). Containers are found by their compose project, service
+    /// and number labels, whoever made them.
     pub async fn readiness(&self, project: &Project) -> Result<Vec<Readiness>, Error> {
         let listed = self.project_containers(&project.name).await?;
         let listed: Vec<&ContainerInfo> = listed.iter().collect();
         let ids = self.network_ids().await?;
-        let checks = project.services.values().map(|svc| {
-            let found = container_of(&listed, &svc.name);
+        // One check per container a service runs, by number.
+        let wanted = project
+            .services
+            .values()
+            .flat_map(|svc| (1..=svc.replicas).map(move |n| (svc, n)));
+        let checks = wanted.map(|(svc, number)| {
+            let found = listed
+                .iter()
+                .find(|c| c.service == svc.name && c.number() == number)
+                .copied();
             let ids = &ids;
+            let shown = (svc.replicas > 1).then_some(number);
             async move {
                 let Some(found) = found else {
                     return Ok(Readiness {
                         service: svc.name.clone(),
-                        container: compose::container_name(&project.name, svc),
+                        number: shown,
+                        container: compose::replica_name(&project.name, svc, number),
                         state: "missing".into(),
                         health: None,
                         exit_code: None,
@@ -167,6 +190,7 @@ impl Engine {
                 }
                 Ok(Readiness {
                     service: svc.name.clone(),
+                    number: shown,
                     container,
                     state: status,
                     health,
@@ -214,13 +238,13 @@ impl Engine {
                 for r in &bad {
                     logs.push(format!(
                         "{} ({}):\n{}",
-                        r.service,
+                        r.label(),
                         r.describe(),
                         self.tail(&r.container, 20).await
                     ));
                 }
                 let first = bad[0];
-                let names: Vec<String> = bad.iter().map(|r| format!("`{}`", r.service)).collect();
+                let names: Vec<String> = bad.iter().map(|r| format!("`{}`", r.label())).collect();
                 return Err(Error::ServiceFailed {
                     service: first.service.clone(),
                     instance: instance.to_string(),

@@ -47,13 +47,14 @@ pub(super) struct Stamp {
 fn container_labels(
     project: &Project,
     svc: &Service,
+    number: u32,
     stamp: &Stamp,
     opts: &UpOptions,
 ) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = svc.labels.clone().into_iter().collect();
     labels.extend(base_labels(project, opts));
     labels.insert(labels::SERVICE.into(), svc.name.clone());
-    labels.insert(labels::NUMBER.into(), "1".into());
+    labels.insert(labels::NUMBER.into(), number.to_string());
     labels.insert(labels::ONEOFF.into(), "False".into());
     labels.insert(labels::CONFIG_HASH.into(), stamp.hash.clone());
     if let Some(id) = &stamp.image_id {
@@ -129,7 +130,7 @@ fn port_bindings(svc: &Service) -> PortBindings {
             .get_or_insert_with(Vec::new)
             .push(PortBinding {
                 host_ip: p.host_ip.clone(),
-                host_port: p.published.map(|h| h.to_string()).or(Some(String::new())),
+                host_port: p.host_port().or(Some(String::new())),
             });
     }
     bindings
@@ -174,11 +175,8 @@ fn healthcheck(h: Option<&Healthcheck>) -> Option<HealthConfig> {
 /// the container's name, the service's and the extra aliases, and the
 /// service's addresses, MAC address, driver options and gateway priority
 /// there.
-pub(super) fn endpoint(project: &Project, svc: &Service, key: &str) -> EndpointSettings {
-    let mut aliases = vec![
-        crate::compose::container_name(&project.name, svc),
-        svc.name.clone(),
-    ];
+pub(super) fn endpoint(svc: &Service, key: &str, container: &str) -> EndpointSettings {
+    let mut aliases = vec![container.to_string(), svc.name.clone()];
     aliases.extend(svc.networks.get(key).cloned().unwrap_or_default());
     let configured = svc.endpoints.contains_key(key);
     let e = svc.endpoints.get(key).cloned().unwrap_or_default();
@@ -214,8 +212,12 @@ fn network_mode(project: &Project, svc: &Service) -> Option<String> {
 
 /// The endpoint on the network joined at create: it also carries the
 /// service's links and its service-level MAC address, as compose sends them.
-fn first_endpoint(project: &Project, svc: &Service, key: &str) -> EndpointSettings {
-    let e = endpoint(project, svc, key);
+fn first_endpoint(project: &Project, svc: &Service, key: &str, number: u32) -> EndpointSettings {
+    let e = endpoint(
+        svc,
+        key,
+        &crate::compose::replica_name(&project.name, svc, number),
+    );
     EndpointSettings {
         links: super::translate_more::links(project, svc),
         mac_address: svc.settings.mac_address.clone().or(e.mac_address.clone()),
@@ -224,13 +226,13 @@ fn first_endpoint(project: &Project, svc: &Service, key: &str) -> EndpointSettin
 }
 
 /// The first network's endpoint.
-fn networking_config(project: &Project, svc: &Service) -> Option<NetworkingConfig> {
+fn networking_config(project: &Project, svc: &Service, number: u32) -> Option<NetworkingConfig> {
     svc.networks_by_priority()
         .first()
         .map(|key| NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 project.networks[*key].name.clone(),
-                first_endpoint(project, svc, key),
+                first_endpoint(project, svc, key, number),
             )])),
         })
 }
@@ -253,11 +255,15 @@ fn host_config(project: &Project, svc: &Service, opts: &UpOptions) -> HostConfig
     let binds = binds(svc);
     let mounts = mounts(project, svc, opts);
     let bindings = port_bindings(svc);
+    let more = super::translate_more::settings_more(&svc.settings, settings(&svc.settings));
     HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!mounts.is_empty()).then_some(mounts),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
-        restart_policy: restart_policy(svc.restart.as_deref()),
+        restart_policy: match &svc.deploy.restart {
+            Some(policy) => Some(deploy_restart_policy(policy)),
+            None => restart_policy(svc.restart.as_deref()),
+        },
         extra_hosts: (!svc.extra_hosts.is_empty()).then(|| svc.extra_hosts.clone()),
         memory: svc.limits.memory,
         nano_cpus: svc.limits.nano_cpus,
@@ -265,8 +271,53 @@ fn host_config(project: &Project, svc: &Service, opts: &UpOptions) -> HostConfig
         ulimits: ulimits(svc),
         network_mode: network_mode(project, svc),
         volumes_from: super::translate_more::volumes_from(project, svc),
-        ..super::translate_more::settings_more(&svc.settings, settings(&svc.settings))
+        // `deploy`'s device reservations, then `gpus`.
+        device_requests: match (
+            device_requests(&svc.deploy.devices),
+            more.device_requests.clone(),
+        ) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        },
+        memory_reservation: svc.deploy.mem_reservation.or(svc.settings.mem_reservation),
+        ..more
     }
+}
+
+/// `deploy.restart_policy`, already in the engine's names.
+fn deploy_restart_policy(p: &crate::compose::RestartPolicy) -> RestartPolicy {
+    let name = match p.name.as_str() {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        "no" => RestartPolicyNameEnum::NO,
+        _ => RestartPolicyNameEnum::EMPTY,
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: p.max_attempts,
+    }
+}
+
+/// `deploy.resources.reservations.devices` as the engine's device requests.
+fn device_requests(
+    devices: &[crate::compose::DeviceRequest],
+) -> Option<Vec<bollard::models::DeviceRequest>> {
+    (!devices.is_empty()).then(|| {
+        devices
+            .iter()
+            .map(|d| bollard::models::DeviceRequest {
+                driver: d.driver.clone(),
+                count: d.count,
+                device_ids: (!d.device_ids.is_empty()).then(|| d.device_ids.clone()),
+                capabilities: Some(vec![d.capabilities.clone()]),
+                options: (!d.options.is_empty()).then(|| d.options.clone().into_iter().collect()),
+            })
+            .collect()
+    })
 }
 
 /// Capabilities as docker compose sends them: upper case with the `CAP_`
@@ -348,10 +399,11 @@ fn settings(s: &crate::compose::Settings) -> HostConfig {
     }
 }
 
-/// The engine's create body for one service.
+/// The engine's create body of a service's container number `number`.
 pub(super) fn container_body(
     project: &Project,
     svc: &Service,
+    number: u32,
     stamp: &Stamp,
     opts: &UpOptions,
 ) -> ContainerCreateBody {
@@ -366,7 +418,7 @@ pub(super) fn container_body(
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
         ),
-        labels: Some(container_labels(project, svc, stamp, opts)),
+        labels: Some(container_labels(project, svc, number, stamp, opts)),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         hostname: svc.hostname.clone(),
         user: svc.user.clone(),
@@ -380,7 +432,7 @@ pub(super) fn container_body(
         domainname: svc.settings.domainname.clone(),
         healthcheck: healthcheck(svc.healthcheck.as_ref()),
         host_config: Some(host_config(project, svc, opts)),
-        networking_config: networking_config(project, svc),
+        networking_config: networking_config(project, svc, number),
         ..Default::default()
     }
 }

@@ -189,14 +189,14 @@ fn the_create_body_carries_them() {
         "  app:\n    image: x\n    links: [db]\n    mac_address: 02:42:ac:11:65:43\n",
         "    healthcheck: {test: [CMD, \"true\"], start_interval: 2s}\n",
     ));
-    let side = container_body(&p, &p.services["side"], &stamp(), &opts());
+    let side = container_body(&p, &p.services["side"], 1, &stamp(), &opts());
     let host = side.host_config.unwrap();
     assert_eq!(host.network_mode.as_deref(), Some("container:p-db-1"));
     assert_eq!(host.volumes_from, Some(vec!["p-db-1:ro".to_string()]));
     assert_eq!(host.uts_mode.as_deref(), Some("host"));
     // It joins no network of the project.
     assert!(side.networking_config.is_none());
-    let app = container_body(&p, &p.services["app"], &stamp(), &opts());
+    let app = container_body(&p, &p.services["app"], 1, &stamp(), &opts());
     let endpoints = app.networking_config.unwrap().endpoints_config.unwrap();
     let endpoint = &endpoints["p_default"];
     assert_eq!(

@@ -70,7 +70,7 @@ fn container_labels_are_the_services_then_compose_and_identity() {
         "    depends_on:\n      db: {condition: service_healthy}\n",
         "  db:\n    image: busybox\n    healthcheck: {test: [CMD, 'true']}\n",
     ));
-    let l = container_labels(&p, &svc, &stamp("abc"), &opts());
+    let l = container_labels(&p, &svc, 1, &stamp("abc"), &opts());
     let get = |k: &str| l.get(k).map(String::as_str);
     assert_eq!(get("team"), Some("web"));
     // mrctl's labels win over a service's label of the same key.
@@ -101,7 +101,7 @@ fn container_labels_record_the_image_the_env_files_and_dependency_restarts() {
         hash: "h".into(),
         image_id: Some("sha256:abc".into()),
     };
-    let l = container_labels(&p, &svc, &stamp, &o);
+    let l = container_labels(&p, &svc, 1, &stamp, &o);
     assert_eq!(l[labels::IMAGE], "sha256:abc");
     assert_eq!(l[labels::ENVIRONMENT_FILE], "/srv/.instances/alpha/.env");
     assert_eq!(
@@ -262,14 +262,14 @@ fn the_first_network_by_priority_is_joined_at_create_with_its_endpoint() {
         ..Default::default()
     };
     assert_eq!(
-        networking_config(&p, svc),
+        networking_config(&p, svc, 1),
         Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([("p_front".to_string(), front)])),
         })
     );
     // A network listed without settings: the names only.
     assert_eq!(
-        endpoint(&p, svc, "aa"),
+        endpoint(svc, "aa", "p-web-1"),
         EndpointSettings {
             aliases: Some(strings(&["p-web-1", "web"])),
             ..Default::default()
@@ -401,7 +401,7 @@ fn the_whole_body() {
         "    working_dir: /w\n    stop_signal: SIGINT\n    stop_grace_period: 3s\n",
         "    expose: ['9000']\n",
     ));
-    let body = container_body(&p, &svc, &stamp("h1"), &opts());
+    let body = container_body(&p, &svc, 1, &stamp("h1"), &opts());
     assert_eq!(body.image.as_deref(), Some("busybox"));
     assert_eq!(body.cmd, Some(strings(&["sleep", "60"])));
     assert_eq!(body.entrypoint, Some(strings(&["/bin/sh", "-c"])));
@@ -415,14 +415,14 @@ fn the_whole_body() {
     assert_eq!(body.healthcheck, None);
     assert_eq!(
         body.labels,
-        Some(container_labels(&p, &svc, &stamp("h1"), &opts()))
+        Some(container_labels(&p, &svc, 1, &stamp("h1"), &opts()))
     );
     assert_eq!(body.host_config, Some(host_config(&p, &svc, &opts())));
-    assert_eq!(body.networking_config, networking_config(&p, &svc));
+    assert_eq!(body.networking_config, networking_config(&p, &svc, 1));
     // Without a grace period, none: the engine's default is compose's ten
     // seconds.
     let (p, bare) = web("");
-    let body = container_body(&p, &bare, &stamp("h1"), &opts());
+    let body = container_body(&p, &bare, 1, &stamp("h1"), &opts());
     assert_eq!(body.stop_timeout, None);
     assert_eq!(body.exposed_ports, None);
     assert_eq!(body.env, Some(Vec::new()));
@@ -470,7 +470,7 @@ fn settings_go_to_the_host_config_and_the_config() {
     let p = project(
         "services:\n  app:\n    image: busybox\n    privileged: true\n    init: false\n    tty: true\n    stdin_open: true\n    read_only: true\n    cap_add: [NET_ADMIN]\n    dns: 1.1.1.1\n    shm_size: 1m\n    sysctls: [\"net.ipv4.ip_forward=1\"]\n    tmpfs: [\"/run\", \"/tmp:size=1m\"]\n    memswap_limit: 2m\n    domainname: example.org\n    cpu_shares: 512\n    cpuset: \"0-1\"\n    blkio_config: {weight: 300}\n",
     );
-    let body = container_body(&p, &p.services["app"], &stamp("h"), &opts());
+    let body = container_body(&p, &p.services["app"], 1, &stamp("h"), &opts());
     let hc = body.host_config.unwrap();
     assert_eq!(hc.privileged, Some(true));
     assert_eq!(hc.init, Some(false));
@@ -491,8 +491,46 @@ fn settings_go_to_the_host_config_and_the_config() {
     assert_eq!(body.domainname.as_deref(), Some("example.org"));
     // Unset settings stay unset: the engine's defaults apply.
     let plain = project("services:\n  app:\n    image: busybox\n");
-    let hc = container_body(&plain, &plain.services["app"], &stamp("h"), &opts())
+    let hc = container_body(&plain, &plain.services["app"], 1, &stamp("h"), &opts())
         .host_config
         .unwrap();
     assert_eq!((hc.privileged, hc.init, hc.tmpfs), (None, None, None));
+}
+
+#[test]
+fn deploy_gives_the_restart_policy_reservation_devices_and_the_number() {
+    let (p, svc) = web(concat!(
+        "    restart: always\n",
+        "    scale: 3\n",
+        "    deploy:\n",
+        "      restart_policy: {condition: on-failure, max_attempts: 3}\n",
+        "      labels: {swarm.only: x}\n",
+        "      resources:\n",
+        "        reservations:\n",
+        "          memory: 20M\n",
+        "          devices: [{capabilities: [gpu], driver: nvidia, count: all}]\n",
+    ));
+    let body = container_body(&p, &svc, 2, &stamp("h"), &opts());
+    // The second container answers to its own name, as compose aliases it.
+    let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+    assert_eq!(
+        endpoints["p_default"].aliases,
+        Some(strings(&["p-web-2", "web"]))
+    );
+    let host = body.host_config.unwrap();
+    assert_eq!(
+        host.restart_policy,
+        Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ON_FAILURE),
+            maximum_retry_count: Some(3),
+        })
+    );
+    assert_eq!(host.memory_reservation, Some(20 << 20));
+    let devices = host.device_requests.unwrap();
+    assert_eq!(devices[0].count, Some(-1));
+    assert_eq!(devices[0].capabilities, Some(vec![vec!["gpu".to_string()]]));
+    let labels = body.labels.unwrap();
+    assert_eq!(labels.get(labels::NUMBER).map(String::as_str), Some("2"));
+    // `deploy.labels` label a swarm service, never a container.
+    assert!(!labels.contains_key("swarm.only"));
 }

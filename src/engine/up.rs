@@ -47,6 +47,8 @@ pub enum Event {
     /// Limits changed in place (no recreate).
     Updated(String),
     Orphan(String),
+    /// A container removed because its service runs fewer now (scaled down).
+    Removed(String),
     /// A container connected again to a network it had lost.
     Reconnected {
         container: String,
@@ -94,6 +96,21 @@ impl Engine {
                 position: None,
                 message,
             })?;
+        // What compose's model accepts but no engine can run, before
+        // anything is touched (compose fails at the container's create).
+        for svc in project.services.values() {
+            if let Some(condition) = svc.deploy.restart.as_ref().and_then(|r| r.unknown()) {
+                return Err(Error::ServiceFailed {
+                    service: svc.name.clone(),
+                    instance: opts.instance.clone(),
+                    what: format!(
+                        "cannot run: `deploy.restart_policy.condition` is `{condition}`, not `none`, `on-failure`, `any` or `unless-stopped`"
+                    ),
+                    state: "not created".into(),
+                    logs: String::new(),
+                });
+            }
+        }
         let existing = owned.containers.as_slice();
         let plan = super::plan::plan(project, existing);
         for orphan in &plan.orphans {
@@ -107,8 +124,17 @@ impl Engine {
             self.ensure_networks(project, owned, opts, on).await?;
             self.ensure_volumes(project, owned, opts, on).await?;
             for wave in &plan.waves {
-                let jobs = wave
+                // Containers past a service's count go first, one by one in
+                // the plan's order (the highest number first), as compose
+                // scales down; the wave's other steps then run together.
+                let (surplus, rest): (Vec<_>, Vec<_>) = wave
                     .iter()
+                    .partition(|s| matches!(s.action, super::plan::Action::RemoveSurplus { .. }));
+                for step in surplus {
+                    self.converge(project, step, opts, on).await?;
+                }
+                let jobs = rest
+                    .into_iter()
                     .map(|step| self.converge(project, step, opts, on));
                 try_join_all(jobs).await?;
             }

@@ -108,7 +108,12 @@ pub async fn start(
 fn endpoints(project: &Project) -> Vec<Endpoint> {
     let mut out = Vec::new();
     for svc in project.services.values() {
-        for port in svc.ports.iter().filter(|p| p.protocol == "tcp") {
+        // A range's port is the engine's choice: no fixed address to give.
+        for port in svc
+            .ports
+            .iter()
+            .filter(|p| p.protocol == "tcp" && p.published_end.is_none())
+        {
             if let Some(host) = port.published.filter(|h| *h != 0) {
                 let ip = port
                     .host_ip
@@ -126,7 +131,8 @@ fn endpoints(project: &Project) -> Vec<Endpoint> {
 }
 
 /// Every published host port must be free or held by this project's own
-/// containers; otherwise nothing is touched and the error names the port,
+/// containers, and a service of several containers publishes none of its
+/// own fixed host ports (each container would need it); otherwise nothing is touched and the error names the port,
 /// the service, the instance and, where known, the holder.
 async fn check_ports(
     engine: &Engine,
@@ -143,6 +149,36 @@ async fn check_ports(
             let Some(host) = port.published.filter(|h| *h != 0) else {
                 continue;
             };
+            // A range: the engine picks a free port of it for each container.
+            if let Some(end) = port.published_end {
+                let free = (host..=end)
+                    .filter(|p| own_ports.contains(p) || !BindProbe.in_use(*p))
+                    .count();
+                if free < svc.replicas as usize {
+                    return Err(Error::PortBusy {
+                        port: host,
+                        service: svc.name.clone(),
+                        instance: instance.to_string(),
+                        holder: format!(
+                            "the range {host}-{end} has {free} free port(s) for the service's {} containers",
+                            svc.replicas
+                        ),
+                    });
+                }
+                continue;
+            }
+            // Compose starts the first and fails on the second; refuse first.
+            if svc.replicas > 1 {
+                return Err(Error::PortBusy {
+                    port: host,
+                    service: svc.name.clone(),
+                    instance: instance.to_string(),
+                    holder: format!(
+                        "the service runs {} containers and only one can publish a fixed host port; publish it without a host port (`- \"{}\"`) or run one container",
+                        svc.replicas, port.target
+                    ),
+                });
+            }
             if own_ports.contains(&host) || !BindProbe.in_use(host) {
                 continue;
             }

@@ -26,6 +26,7 @@ mod profiles;
 mod pull;
 mod reliability;
 mod render;
+mod replicas;
 mod restore_secrets_ports;
 mod roots_and_files;
 mod secrets_mounts;
