@@ -7,13 +7,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 fn docker_inspect(name: &str) -> Value {
-    let out = std::process::Command::new("docker")
-        .args(["inspect", name])
-        .output()
-        .unwrap();
+    let out = docker(&["inspect", name]);
     assert!(
         out.status.success(),
         "docker inspect {name}: {}",
@@ -185,17 +182,6 @@ fn differences(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
-/// Takes the compose-created project down, even when the test fails.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("sh")
-            .args(["-c", &self.0])
-            .output();
-    }
-}
-
 /// Starts `compose` as instance `s` with mrctl, has docker compose create
 /// the same containers under another project name, and compares each of
 /// `services` (one container each) between the two.
@@ -206,7 +192,6 @@ fn same_as_compose(
     files: &[(&str, &str)],
     services: &[&str],
 ) {
-    let _down: Down;
     let Some(t) = EngineTest::new(test, ports, compose, "") else {
         return;
     };
@@ -214,28 +199,7 @@ fn same_as_compose(
         t.f.write(path, text);
     }
     t.f.run(&["create", "s"]).success();
-    let ours = format!("{}-s", t.stack);
-    let theirs = format!("{}-compose", t.stack);
-    _down = Down(format!("docker compose -p {theirs} down -v"));
-    let info = t.f.run(&["--json", "info", "s"]).success().json();
-    let command = info["compose_command"]
-        .as_str()
-        .unwrap()
-        .replace(&format!("-p {ours} "), &format!("-p {theirs} "));
-    let command = format!(
-        "{} create --no-build --pull never",
-        command.strip_suffix(" ps").unwrap()
-    );
-    let out = std::process::Command::new("sh")
-        .args(["-c", &command])
-        .current_dir(t.f.dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ours, theirs, _down) = t.compose_twin("s", "create --no-build --pull never");
     t.f.run(&["start", "s"]).success();
     for svc in services {
         let a = projection(&docker_inspect(&format!("{ours}-{svc}-1")), &ours);

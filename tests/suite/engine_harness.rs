@@ -422,3 +422,59 @@ fn copy_example(src: &std::path::Path, dst: &std::path::Path) {
         }
     }
 }
+
+/// `docker ARGS`, as a user would run it.
+pub fn docker(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Takes a project docker compose made down (`down -v`), even when the test
+/// fails; by project name alone, since the instance's files may be gone.
+pub struct ComposeDown(pub String);
+
+impl Drop for ComposeDown {
+    fn drop(&mut self) {
+        let _ = docker(&["compose", "-p", &self.0, "down", "-v"]);
+    }
+}
+
+impl EngineTest {
+    /// The command `mrctl info` prints for `instance`, run under the project
+    /// `<project>x` with `args` in place of its `ps`: docker compose working
+    /// on the same files as mrctl, beside it. Returns both project names and
+    /// the guard that takes compose's project down.
+    pub fn compose_twin(&self, instance: &str, args: &str) -> (String, String, ComposeDown) {
+        let project = format!("{}-{instance}", self.stack);
+        let theirs = format!("{project}x");
+        let guard = ComposeDown(theirs.clone());
+        self.compose_as(instance, &theirs, args);
+        (project, theirs, guard)
+    }
+
+    /// Runs the compose command of `instance` under project `theirs` with
+    /// `args` in place of `ps`; fails the test when it fails.
+    pub fn compose_as(&self, instance: &str, theirs: &str, args: &str) {
+        let project = format!("{}-{instance}", self.stack);
+        let info = self.f.run(&["--json", "info", instance]).success().json();
+        let line = info["compose_command"].as_str().unwrap();
+        let command = format!(
+            "{} {args}",
+            line.strip_suffix(" ps")
+                .unwrap_or_else(|| panic!("no `ps` at the end of {line}"))
+                .replace(&format!("-p {project} "), &format!("-p {theirs} "))
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &command])
+            .current_dir(self.f.dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! compose v2 creates from the same files (command, environment, labels
 //! written in the files, mounts with their host paths).
 
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 const COMPOSE: &str = r#"include:
   - lib/db.yml
@@ -44,13 +44,6 @@ const DB: &str = r#"services:
 volumes:
   store: {}
 "#;
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// What the files decide about a container, project names left out.
 fn shape(container: &str, project: &str) -> serde_json::Value {
@@ -101,29 +94,7 @@ fn included_and_extended_services_create_the_containers_compose_creates() {
         std::fs::create_dir_all(t.f.path(dir)).unwrap();
     }
     t.f.run(&["create", "s"]).success();
-    let project = format!("{}-s", t.stack);
-    let theirs = format!("{project}x");
-    let info = t.f.run(&["info", "s"]).success().stdout;
-    let command = info
-        .lines()
-        .find(|l| l.contains("docker compose"))
-        .unwrap_or_else(|| panic!("no compose command in {info}"))
-        .trim()
-        .trim_start_matches("compose:")
-        .trim()
-        .replace(&format!("-p {project} "), &format!("-p {theirs} "))
-        .replace(" ps", " create --no-build --pull never");
-    let _cleanup = Down(format!("docker compose -p {theirs} down -v"));
-    let out = std::process::Command::new("sh")
-        .args(["-c", &command])
-        .current_dir(t.f.dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (project, theirs, _cleanup) = t.compose_twin("s", "create --no-build --pull never");
     t.f.run(&["start", "s"]).success();
     for service in ["app", "db"] {
         assert_eq!(
@@ -141,17 +112,6 @@ fn included_and_extended_services_create_the_containers_compose_creates() {
         "{app}"
     );
     t.f.run(&["clean", "s", "--yes"]).success();
-}
-
-/// Takes the compose-created project down, even when the test fails.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("sh")
-            .args(["-c", &self.0])
-            .output();
-    }
 }
 
 /// A loader error is one sentence naming the file, the service and the key,

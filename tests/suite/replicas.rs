@@ -3,7 +3,7 @@
 //! as the ones docker compose v2 makes from the same files; scaling down
 //! removes the highest numbers; status, exec, stop and down see each one.
 
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 const COMPOSE: &str = r#"services:
   web:
@@ -38,13 +38,6 @@ const COMPOSE: &str = r#"services:
     stop_grace_period: 1s
     depends_on: [web]
 "#;
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// The project's containers by name, each with what a replica is told by:
 /// its service and number labels, whether it carries `deploy.labels`, its
@@ -101,31 +94,9 @@ fn replicas_are_made_scaled_and_operated_like_composes() {
     let compose = COMPOSE.replace("RANGE", &format!("{low}-{high}"));
     t.f.write("docker-compose.yml", &compose);
     t.f.run(&["create", "r"]).success();
-    let project = format!("{}-r", t.stack);
     // docker compose creates its containers under another project name,
     // from the same files, without starting them.
-    let theirs = format!("{project}x");
-    let info = t.f.run(&["info", "r"]).success().stdout;
-    let command = info
-        .lines()
-        .find(|l| l.contains("docker compose"))
-        .unwrap_or_else(|| panic!("no compose command in {info}"))
-        .trim()
-        .trim_start_matches("compose:")
-        .trim()
-        .replace(&format!("-p {project} "), &format!("-p {theirs} "))
-        .replace(" ps", " create --no-build --pull never");
-    let _cleanup = Down(format!("docker compose -p {theirs} down"));
-    let out = std::process::Command::new("sh")
-        .args(["-c", &command])
-        .current_dir(t.f.dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (project, theirs, _cleanup) = t.compose_twin("r", "create --no-build --pull never");
     t.f.run(&["start", "r"]).success();
 
     // The same containers, numbered and set up alike (theirs never started).
@@ -267,15 +238,4 @@ fn what_no_engine_can_run_is_refused_before_anything_is_made() {
     assert!(replicas(&project).is_empty());
     assert_eq!(t.project_resources(&project), (Vec::new(), Vec::new()));
     t.f.run(&["clean", "r", "--yes"]).success();
-}
-
-/// Takes the compose-created project down, even when the test fails.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("sh")
-            .args(["-c", &self.0])
-            .output();
-    }
 }

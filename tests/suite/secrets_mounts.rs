@@ -6,14 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::engine_harness::EngineTest;
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
+use super::engine_harness::{ComposeDown, EngineTest, docker};
 
 fn inspect(what: &[&str]) -> Value {
     let out = docker(&[&["inspect"], what].concat());
@@ -24,43 +17,6 @@ fn inspect(what: &[&str]) -> Value {
     );
     let all: Value = serde_json::from_slice(&out.stdout).unwrap();
     all[0].clone()
-}
-
-/// Runs the docker compose command `mrctl info` prints for instance `s`,
-/// under project `theirs`, with `args` in place of `ps`.
-fn compose(t: &EngineTest, theirs: &str, args: &str) {
-    let project = format!("{}-s", t.stack);
-    let info = t.f.run(&["info", "s"]).success().stdout;
-    let command = info
-        .lines()
-        .find(|l| l.contains("docker compose"))
-        .unwrap_or_else(|| panic!("no compose command in {info}"))
-        .trim()
-        .trim_start_matches("compose:")
-        .trim()
-        .replace(&format!("-p {project} "), &format!("-p {theirs} "))
-        .replace(" ps", &format!(" {args}"));
-    let out = std::process::Command::new("sh")
-        .args(["-c", &command])
-        .current_dir(t.f.dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Takes the compose-created project down, even when the test fails.
-struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("sh")
-            .args(["-c", &format!("docker compose -p {} down -v", self.0)])
-            .output();
-    }
 }
 
 /// `v` with every occurrence of `project` (and its `_`/`-` forms) made `P`.
@@ -179,12 +135,12 @@ fn secrets_configs_and_mounts_match_docker_compose() {
     );
     let ours = format!("{}-s", t.stack);
     let theirs = format!("{ours}x");
-    let _down = Down(theirs.clone());
+    let _down = ComposeDown(theirs.clone());
     let started = t.f.run(&["start", "s"]).success();
     for value in ["env-secret-value", "file-secret-value"] {
         assert!(!started.stdout.contains(value) && !started.stderr.contains(value));
     }
-    compose(&t, &theirs, "up -d --no-build --pull never");
+    t.compose_as("s", &theirs, "up -d --no-build --pull never");
     let mine = mounts_and_files(&format!("{ours}-app-1"), &ours);
     assert_eq!(mine, mounts_and_files(&format!("{theirs}-app-1"), &theirs));
     // And what that is: compose's owners and modes.
@@ -353,11 +309,11 @@ volumes:
     // The same subnet cannot be used twice at once: compose's turn comes
     // after mrctl's containers and networks are gone.
     t.f.run(&["down", "s"]).success();
-    let _down = Down(theirs.clone());
-    compose(&t, &theirs, "up -d --no-build --pull never");
+    let _down = ComposeDown(theirs.clone());
+    t.compose_as("s", &theirs, "up -d --no-build --pull never");
     let expected = attachments(&format!("{theirs}-app-1"), &theirs);
 
-    compose(&t, &theirs, "down -v");
+    t.compose_as("s", &theirs, "down -v");
     t.f.run(&["clean", "s", "--yes"]).success();
     assert_eq!(mine, expected);
     // The primary network is the one of highest priority, and the fixed

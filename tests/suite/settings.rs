@@ -2,14 +2,7 @@
 //! the container mrctl creates has the same host configuration as the one
 //! docker compose v2 creates from the same files.
 
-use super::engine_harness::EngineTest;
-
-pub(super) fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
+use super::engine_harness::{EngineTest, docker};
 
 /// The parts of a container's inspect output these settings change.
 fn settings_of(container: &str) -> serde_json::Value {
@@ -69,56 +62,11 @@ fn settings_match_the_containers_docker_compose_creates() {
         return;
     };
     t.f.run(&["create", "s"]).success();
-    let (project, theirs, _cleanup) = compose_create(&t, "s");
+    let (project, theirs, _cleanup) = t.compose_twin("s", "create --no-build --pull never");
     t.f.run(&["start", "s"]).success();
     assert_eq!(
         settings_of(&format!("{project}-app-1")),
         settings_of(&format!("{theirs}-app-1"))
     );
     t.f.run(&["clean", "s", "--yes"]).success();
-}
-
-/// Has docker compose create (not start) the containers of instance
-/// `instance` (already created by mrctl) under a project name of its own,
-/// from the same files: returns mrctl's project name, compose's, and the
-/// guard that takes compose's down.
-pub(super) fn compose_create(t: &EngineTest, instance: &str) -> (String, String, Down) {
-    let project = format!("{}-{instance}", t.stack);
-    let theirs = format!("{project}x");
-    let info = t.f.run(&["info", instance]).success().stdout;
-    let command = info
-        .lines()
-        .find(|l| l.contains("docker compose"))
-        .unwrap_or_else(|| panic!("no compose command in {info}"))
-        .trim()
-        .trim_start_matches("compose:")
-        .trim()
-        .to_string();
-    let command = command
-        .replace(&format!("-p {project} "), &format!("-p {theirs} "))
-        .replace(" ps", " create --no-build --pull never");
-    // By project name alone: the instance's files are gone by then.
-    let cleanup = Down(format!("docker compose -p {theirs} down -v"));
-    let out = std::process::Command::new("sh")
-        .args(["-c", &command])
-        .current_dir(t.f.dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (project, theirs, cleanup)
-}
-
-/// Takes the compose-created project down, even when the test fails.
-pub(super) struct Down(String);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("sh")
-            .args(["-c", &self.0])
-            .output();
-    }
 }

@@ -13,7 +13,7 @@
 //! unit-tested), and `gpus` (no GPU runtime).
 
 use super::engine_harness::EngineTest;
-use super::settings::{compose_create, docker};
+use super::engine_harness::docker;
 
 /// A block device the engine's host has, for the block I/O limits.
 fn block_device() -> Option<&'static str> {
@@ -130,7 +130,7 @@ volumes:
     );
     t.f.write("docker-compose.yml", &compose);
     t.f.run(&["create", "s"]).success();
-    let (project, theirs, _cleanup) = compose_create(&t, "s");
+    let (project, theirs, _cleanup) = t.compose_twin("s", "create --no-build --pull never");
     t.f.run(&["start", "s"]).success();
     for svc in ["db", "app", "side", "alone", "hosted"] {
         assert_eq!(
