@@ -123,21 +123,7 @@ pub(super) fn settings(svc: &Map<String, Value>) -> R<Settings> {
             }
         }
     };
-    let int = |key: &str, lo: i64, hi: i64| -> R<Option<i64>> {
-        match svc.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => {
-                let text = scalar(v).unwrap_or_default();
-                text.parse::<i64>()
-                    .ok()
-                    .filter(|n| (lo..=hi).contains(n))
-                    .map(Some)
-                    .ok_or_else(|| {
-                        format!("`{key}`: `{text}` is not a whole number from {lo} to {hi}")
-                    })
-            }
-        }
-    };
+    let int = |key: &str, lo: i64, hi: i64| super::settings_more::int(svc, key, lo, hi);
     let mut s = Settings {
         privileged: flag("privileged")?.unwrap_or(false),
         init: flag("init")?,

@@ -7,18 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::engine_harness::{EngineTest, docker};
-
-fn docker_inspect(name: &str) -> Value {
-    let out = docker(&["inspect", name]);
-    assert!(
-        out.status.success(),
-        "docker inspect {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
-    all[0].clone()
-}
+use super::engine_harness::{EngineTest, inspect_json};
 
 fn pick(from: &Value, keys: &[&str]) -> Value {
     keys.iter()
@@ -202,8 +191,8 @@ fn same_as_compose(
     let (ours, theirs, _down) = t.compose_twin("s", "create --no-build --pull never");
     t.f.run(&["start", "s"]).success();
     for svc in services {
-        let a = projection(&docker_inspect(&format!("{ours}-{svc}-1")), &ours);
-        let b = projection(&docker_inspect(&format!("{theirs}-{svc}-1")), &theirs);
+        let a = projection(&inspect_json(&format!("{ours}-{svc}-1")), &ours);
+        let b = projection(&inspect_json(&format!("{theirs}-{svc}-1")), &theirs);
         let mut diffs = Vec::new();
         differences(&a, &b, String::new(), &mut diffs);
         assert!(

@@ -478,3 +478,16 @@ impl EngineTest {
         );
     }
 }
+
+/// `docker inspect NAME`: the one object, as JSON; fails the test when the
+/// engine does not know it.
+pub fn inspect_json(name: &str) -> serde_json::Value {
+    let out = docker(&["inspect", name]);
+    assert!(
+        out.status.success(),
+        "docker inspect {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    all[0].take()
+}

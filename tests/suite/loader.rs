@@ -3,7 +3,7 @@
 //! compose v2 creates from the same files (command, environment, labels
 //! written in the files, mounts with their host paths).
 
-use super::engine_harness::{EngineTest, docker};
+use super::engine_harness::{EngineTest, inspect_json};
 
 const COMPOSE: &str = r#"include:
   - lib/db.yml
@@ -47,14 +47,7 @@ volumes:
 
 /// What the files decide about a container, project names left out.
 fn shape(container: &str, project: &str) -> serde_json::Value {
-    let out = docker(&["inspect", container]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let c = &all[0];
+    let c = &inspect_json(container);
     let mut env: Vec<String> = c["Config"]["Env"]
         .as_array()
         .unwrap()

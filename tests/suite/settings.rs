@@ -2,18 +2,11 @@
 //! the container mrctl creates has the same host configuration as the one
 //! docker compose v2 creates from the same files.
 
-use super::engine_harness::{EngineTest, docker};
+use super::engine_harness::{EngineTest, inspect_json};
 
 /// The parts of a container's inspect output these settings change.
 fn settings_of(container: &str) -> serde_json::Value {
-    let out = docker(&["inspect", container]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let c = &all[0];
+    let c = &inspect_json(container);
     let hc = &c["HostConfig"];
     let pick = |keys: &[&str]| -> serde_json::Value {
         keys.iter()

@@ -13,7 +13,7 @@
 //! unit-tested), and `gpus` (no GPU runtime).
 
 use super::engine_harness::EngineTest;
-use super::engine_harness::docker;
+use super::engine_harness::{docker, inspect_json};
 
 /// A block device the engine's host has, for the block I/O limits.
 fn block_device() -> Option<&'static str> {
@@ -35,14 +35,7 @@ fn name_of(id: &str) -> String {
 /// The parts of a container these keys change, with container ids made
 /// names and both project names made `P`.
 fn inspected(container: &str, project: &str, theirs: &str) -> serde_json::Value {
-    let out = docker(&["inspect", container]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let c = &all[0];
+    let c = &inspect_json(container);
     let hc = &c["HostConfig"];
     let links: serde_json::Map<String, serde_json::Value> = c["NetworkSettings"]["Networks"]
         .as_object()
