@@ -43,6 +43,9 @@ pub struct Ctx {
     pub printer: Printer,
     pub project_dir: Option<PathBuf>,
     pub cwd: PathBuf,
+    /// `--parallel` (or `MRCTL_PARALLEL`): how many instances a `--all`
+    /// command works on at once, and the engine's bound on concurrent calls.
+    pub parallel: Option<std::num::NonZeroUsize>,
     /// Always `Some` until dropped.
     rt: Option<tokio::runtime::Runtime>,
     engine: tokio::sync::OnceCell<crate::engine::Engine>,
@@ -72,9 +75,22 @@ impl Ctx {
             printer,
             project_dir,
             cwd,
+            parallel: None,
             rt: Some(rt),
             engine: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// With `--parallel N`.
+    pub fn with_parallel(mut self, parallel: Option<u32>) -> Ctx {
+        self.parallel = parallel.and_then(|n| std::num::NonZeroUsize::new(n as usize));
+        self
+    }
+
+    /// How many instances a `--all` command works on at once.
+    pub fn instances_at_once(&self) -> usize {
+        self.parallel
+            .map_or(args::DEFAULT_INSTANCES_AT_ONCE, std::num::NonZeroUsize::get)
     }
 
     /// Finds and loads the stack.
@@ -121,8 +137,8 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Restart(args) => start::run(ctx, &args.target, &args.opts, true),
         Command::Up(args) => start::up(ctx, &args),
         Command::Build(args) => build::run(ctx, &args),
-        Command::Stop(args) => stop::run(ctx, &args),
-        Command::Down(args) => down::run(ctx, &args),
+        Command::Stop(args) => stop::run(ctx, &args.target),
+        Command::Down(args) => down::run(ctx, &args.target),
         Command::Pull(args) => pull::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
         Command::Health(args) => health::run(ctx, &args.name),
