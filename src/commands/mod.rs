@@ -10,6 +10,7 @@ mod config;
 mod create;
 mod doctor;
 mod down;
+mod dry_run;
 mod env;
 mod exec;
 mod health;
@@ -133,11 +134,15 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Env(args) => env::run(ctx, &args),
         Command::Render(args) => render::run(ctx, &args.name),
         Command::Update(args) => update::run(ctx, &args),
+        Command::Start(args) if args.dry_run => dry_run::start(ctx, &args.target, &args.opts),
         Command::Start(args) => start::run(ctx, &args.target, &args.opts, false),
         Command::Restart(args) => start::run(ctx, &args.target, &args.opts, true),
+        Command::Up(args) if args.dry_run => dry_run::up(ctx, &args),
         Command::Up(args) => start::up(ctx, &args),
         Command::Build(args) => build::run(ctx, &args),
+        Command::Stop(args) if args.dry_run => dry_run::stop(ctx, &args.target, false),
         Command::Stop(args) => stop::run(ctx, &args.target),
+        Command::Down(args) if args.dry_run => dry_run::stop(ctx, &args.target, true),
         Command::Down(args) => down::run(ctx, &args.target),
         Command::Pull(args) => pull::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
@@ -145,6 +150,7 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Exec(args) => exec::run(ctx, &args),
         Command::Man => man::run(),
         Command::Logs(args) => logs::run(ctx, &args),
+        Command::Clean(args) if args.dry_run => dry_run::clean(ctx, &args),
         Command::Clean(args) => clean::run(ctx, &args),
         Command::Backup(args) => backup::run(ctx, &args),
         Command::Restore(args) => backup::restore(ctx, &args),

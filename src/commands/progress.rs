@@ -177,8 +177,7 @@ impl Line<'_> {
     pub fn warn(&self, msg: impl std::fmt::Display) {
         match (&self.renderer.multi, &self.instance) {
             (Some(multi), Some(name)) => {
-                let _ = multi
-                    .println(crate::mask::mask(&format!("{name}: warning: {msg}")).into_owned());
+                let _ = multi.println(&*crate::mask::mask(&format!("{name}: warning: {msg}")));
             }
             (_, Some(name)) => self.renderer.printer.warn(format!("{name}: {msg}")),
             (_, None) => self.renderer.printer.warn(msg),
