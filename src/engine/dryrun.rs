@@ -231,3 +231,130 @@ fn condition_text(c: crate::compose::Condition) -> &'static str {
         crate::compose::Condition::ServiceStarted => "started",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::engine::ContainerInfo;
+    use crate::engine::drift::tests::project;
+
+    const YAML: &str = concat!(
+        "services:\n",
+        "  web:\n    image: busybox\n    depends_on:\n      db:\n        condition: service_healthy\n",
+        "  db:\n    image: busybox\n    volumes: [\"data:/data\"]\n",
+        "volumes:\n  data: {}\n",
+    );
+
+    fn owned(p: &Project, containers: Vec<ContainerInfo>) -> Owned {
+        Owned {
+            project: p.name.clone(),
+            instance: "a".into(),
+            containers,
+            resources: Vec::new(),
+        }
+    }
+
+    fn container(p: &Project, service: &str, state: &str, same: bool) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("id-{service}"),
+            name: format!("{}-{service}-1", p.name),
+            project: p.name.clone(),
+            service: service.to_string(),
+            instance: Some("a".into()),
+            stack: Some("s".into()),
+            state: state.to_string(),
+            health: None,
+            status: String::new(),
+            image: "busybox".into(),
+            config_hash: Some(if same {
+                p.config_hash(service)
+            } else {
+                "old".into()
+            }),
+            ports: Vec::new(),
+            labels: HashMap::new(),
+        }
+    }
+
+    fn lines(list: &[Planned]) -> Vec<String> {
+        list.iter()
+            .map(|p| format!("{} {}: {} {:?}", p.action, p.target, p.reason, p.after))
+            .collect()
+    }
+
+    #[test]
+    fn from_nothing_the_image_network_and_volume_come_first() {
+        let p = project(YAML);
+        let net = format!("{}_default", p.name);
+        let vol = format!("{}_data", p.name);
+        let got = lines(&preview(&p, &owned(&p, Vec::new()), false, &|_| false));
+        assert_eq!(
+            got,
+            [
+                "pull busybox: it is not on this machine []".to_string(),
+                format!("create-network {net}: the project does not have it yet []"),
+                format!("create-volume {vol}: the project does not have it yet []"),
+                format!(
+                    "create {}-db-1: no container yet [\"busybox\", \"{net}\", \"{vol}\"]",
+                    p.name
+                ),
+                format!(
+                    "create {0}-web-1: no container yet; after `db` is healthy [\"busybox\", \"{net}\", \"{0}-db-1\"]",
+                    p.name
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn running_unchanged_is_kept_stopped_started_changed_recreated() {
+        let p = project(YAML);
+        let mut have = owned(
+            &p,
+            vec![
+                container(&p, "db", "exited", true),
+                container(&p, "web", "running", false),
+            ],
+        );
+        for (kind, name) in [
+            ("network", format!("{}_default", p.name)),
+            ("volume", format!("{}_data", p.name)),
+        ] {
+            have.resources.push(crate::engine::Resource {
+                kind,
+                id: name.clone(),
+                name,
+                project: p.name.clone(),
+                instance: Some("a".into()),
+                labels: HashMap::new(),
+            });
+        }
+        let got: Vec<(&str, String)> = preview(&p, &have, false, &|_| true)
+            .into_iter()
+            .map(|p| (p.action, p.reason))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "start",
+                    "stopped, and its configuration is unchanged".to_string()
+                ),
+                (
+                    "recreate",
+                    "its configuration changed; after `db` is healthy".to_string()
+                ),
+            ]
+        );
+        let mut have = have;
+        have.containers[0].state = "running".into();
+        assert_eq!(preview(&p, &have, false, &|_| true)[0].action, "keep");
+        assert_eq!(
+            lines(&preview(&p, &have, true, &|_| true)).len(),
+            2,
+            "--build builds only services with `build:`"
+        );
+    }
+}
