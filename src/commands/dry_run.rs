@@ -87,7 +87,7 @@ pub fn text(verb: &str, names: &[String], actions: &[DryAction]) -> String {
         let mine: Vec<&DryAction> = actions.iter().filter(|a| &a.instance == name).collect();
         out.push_str(&format!("{verb} `{name}` would:\n"));
         if mine.is_empty() {
-            out.push_str("  do nothing: everything is as wanted\n");
+            out.push_str("  nothing to do\n");
             continue;
         }
         let width = mine.iter().map(|a| a.action.len()).max().unwrap_or(0);
@@ -136,7 +136,7 @@ mod tests {
              \x20  2. create          p-db-1: why (after 1)\n\
              \x20  3. keep            p-web-1: why\n\
              start `b` would:\n\
-             \x20 do nothing: everything is as wanted\n"
+             \x20 nothing to do\n"
         );
     }
 }
