@@ -104,3 +104,52 @@ fn a_bad_parallel_is_refused() {
         .code(2)
         .stderr_has("--parallel");
 }
+
+#[test]
+fn an_instance_locked_elsewhere_does_not_hold_the_others_up() {
+    let compose = format!(
+        "services:\n  app:\n    image: busybox:latest\n    command: {SLEEPER}\n    stop_grace_period: 1s\n"
+    );
+    let Some(t) = EngineTest::new("many_locked", &[], &compose, "") else {
+        return;
+    };
+    for name in ["a", "b"] {
+        t.f.run(&["create", name]).success();
+    }
+    let project = |n: &str| format!("{}-{n}", t.stack);
+    // Another process (this test) works on b.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(t.f.path(".instances/b.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let mut child =
+        t.f.command(&["start", "--all"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+    // a comes up while b waits for its lock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while states(&t, &project("a")) != ["running"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a did not start while b was locked"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "start --all ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(t.project(&project("b")).is_empty());
+    assert!(child.try_wait().unwrap().is_none(), "b was not waited for");
+    drop(lock);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(states(&t, &project("b")), ["running"]);
+    for name in ["a", "b"] {
+        t.f.run(&["clean", name, "--yes"]).success();
+    }
+}
