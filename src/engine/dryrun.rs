@@ -348,7 +348,6 @@ mod tests {
                 ),
             ]
         );
-        let mut have = have;
         have.containers[0].state = "running".into();
         assert_eq!(preview(&p, &have, false, &|_| true)[0].action, "keep");
         assert_eq!(
