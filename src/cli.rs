@@ -31,6 +31,17 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// At most N instances at once with `--all`, and at most N engine calls
+    /// at once (default: 8 instances; the engine's own bound).
+    #[arg(
+        long,
+        value_name = "N",
+        global = true,
+        env = "MRCTL_PARALLEL",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub parallel: Option<u32>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -61,14 +72,14 @@ pub enum Command {
     /// Start an instance: create or update its containers, in dependency order.
     Start(StartArgs),
     /// Stop an instance's containers in reverse dependency order.
-    Stop(TargetArgs),
+    Stop(StopArgs),
     /// Remove an instance's containers and networks; keep its volumes, files and data.
-    Down(TargetArgs),
+    Down(StopArgs),
     /// Pull the images of an instance's services (by their `pull_policy`).
     Pull(TargetArgs),
     /// Stop, then start an instance.
-    Restart(StartArgs),
-    /// Create the instance if it does not exist, then start it.
+    Restart(RestartArgs),
+    /// Create the instance if it does not exist, then start it; `--all` starts every instance.
     Up(UpArgs),
     /// Build the images of an instance's services that have `build:`.
     Build(BuildArgs),
@@ -133,7 +144,7 @@ pub struct CreateArgs {
 }
 
 /// Per-instance limits, over the tier's.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct LimitArgs {
     /// Memory limit of every container (e.g. `512m`, `2g`).
     #[arg(long, value_name = "SIZE")]
@@ -206,14 +217,59 @@ pub struct StartArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub opts: StartOpts,
+    /// Print what would be done, in order and why; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub opts: StartOpts,
+}
+
+/// `stop` and `down`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print what would be done, in order and why; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    /// Instance name: created when it does not exist.
+    #[arg(required_unless_present = "all")]
+    pub name: Option<String>,
+    /// Domain of an instance created (default: `instances.default_domain`).
+    pub domain: Option<String>,
+    /// Index of an instance created.
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+    /// Pin a named port of an instance created (repeatable).
+    #[arg(long = "port", value_name = "NAME=PORT")]
+    pub ports: Vec<String>,
+    /// Resource tier of an instance created.
+    #[arg(long)]
+    pub tier: Option<String>,
     #[command(flatten)]
-    pub create: CreateArgs,
+    pub limits: LimitArgs,
+    /// Start every registered instance (none is created).
+    #[arg(
+        long,
+        conflicts_with_all = ["name", "domain", "index", "ports", "tier", "memory", "cpus", "pids"]
+    )]
+    pub all: bool,
     #[command(flatten)]
     pub opts: StartOpts,
+    /// Print what would be done, in order and why; change nothing (an
+    /// instance that does not exist is not created).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +358,9 @@ pub struct CleanArgs {
     /// Where `--backup` writes the archive.
     #[arg(short, long, value_name = "FILE", requires = "backup")]
     pub output: Option<std::path::PathBuf>,
+    /// Print what would be removed; change nothing (asks nothing).
+    #[arg(long, conflicts_with = "backup")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -304,11 +304,16 @@ pub enum Error {
     #[error("instance `{instance}` is not healthy: {services}")]
     Unhealthy { instance: String, services: String },
 
-    #[error("{what} failed for {count} of {total} instances")]
+    #[error(
+        "{what} failed for {count} of {total} instances: {}",
+        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    )]
     Partial {
         what: String,
         count: usize,
         total: usize,
+        /// The instances that failed, in the order they were named.
+        names: Vec<String>,
     },
 
     #[error("cannot write to standard output: it is closed")]

@@ -61,7 +61,7 @@ pub fn run() -> i32 {
         json: cli.json,
     };
     let ctx = match commands::Ctx::new(printer, cli.project_dir, cwd) {
-        Ok(ctx) => ctx,
+        Ok(ctx) => ctx.with_parallel(cli.parallel),
         Err(e) => {
             report(&anyhow::Error::new(e).context("cannot start the async runtime"));
             return exit::FAILURE;

@@ -7,18 +7,17 @@ use crate::commands::args::each_instance;
 use crate::ops::down::down;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
-    each_instance(ctx, target, "down", async |stack, engine, sink, name| {
-        let report = down(stack, engine, &name, sink).await?;
-        let p = &ctx.printer;
+    each_instance(ctx, target, "down", async |stack, engine, line, name| {
+        let report = down(stack, engine, &name, line).await?;
         for (what, list) in [
             ("container", &report.removed.containers),
             ("network", &report.removed.networks),
         ] {
             for item in list {
-                p.message(format!("  {what} `{item}` removed"));
+                line.detail(format!("  {what} `{item}` removed"));
             }
         }
-        p.success(format!(
+        line.success(format!(
             "instance `{name}` is down; its volumes and data stay (`mrctl start {name}` brings it back)"
         ));
         Ok(report)

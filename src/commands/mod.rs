@@ -10,6 +10,7 @@ mod config;
 mod create;
 mod doctor;
 mod down;
+mod dry_run;
 mod env;
 mod exec;
 mod health;
@@ -43,6 +44,9 @@ pub struct Ctx {
     pub printer: Printer,
     pub project_dir: Option<PathBuf>,
     pub cwd: PathBuf,
+    /// `--parallel` (or `MRCTL_PARALLEL`): how many instances a `--all`
+    /// command works on at once, and the engine's bound on concurrent calls.
+    pub parallel: Option<std::num::NonZeroUsize>,
     /// Always `Some` until dropped.
     rt: Option<tokio::runtime::Runtime>,
     engine: tokio::sync::OnceCell<crate::engine::Engine>,
@@ -72,9 +76,22 @@ impl Ctx {
             printer,
             project_dir,
             cwd,
+            parallel: None,
             rt: Some(rt),
             engine: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// With `--parallel N`.
+    pub fn with_parallel(mut self, parallel: Option<u32>) -> Ctx {
+        self.parallel = parallel.and_then(|n| std::num::NonZeroUsize::new(n as usize));
+        self
+    }
+
+    /// How many instances a `--all` command works on at once.
+    pub fn instances_at_once(&self) -> usize {
+        self.parallel
+            .map_or(args::DEFAULT_INSTANCES_AT_ONCE, std::num::NonZeroUsize::get)
     }
 
     /// Finds and loads the stack.
@@ -117,18 +134,23 @@ pub fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Env(args) => env::run(ctx, &args),
         Command::Render(args) => render::run(ctx, &args.name),
         Command::Update(args) => update::run(ctx, &args),
+        Command::Start(args) if args.dry_run => dry_run::start(ctx, &args.target, &args.opts),
         Command::Start(args) => start::run(ctx, &args.target, &args.opts, false),
         Command::Restart(args) => start::run(ctx, &args.target, &args.opts, true),
+        Command::Up(args) if args.dry_run => dry_run::up(ctx, &args),
         Command::Up(args) => start::up(ctx, &args),
         Command::Build(args) => build::run(ctx, &args),
-        Command::Stop(args) => stop::run(ctx, &args),
-        Command::Down(args) => down::run(ctx, &args),
+        Command::Stop(args) if args.dry_run => dry_run::stop(ctx, &args.target, false),
+        Command::Stop(args) => stop::run(ctx, &args.target),
+        Command::Down(args) if args.dry_run => dry_run::stop(ctx, &args.target, true),
+        Command::Down(args) => down::run(ctx, &args.target),
         Command::Pull(args) => pull::run(ctx, &args),
         Command::Status(args) => status::run(ctx, &args),
         Command::Health(args) => health::run(ctx, &args.name),
         Command::Exec(args) => exec::run(ctx, &args),
         Command::Man => man::run(),
         Command::Logs(args) => logs::run(ctx, &args),
+        Command::Clean(args) if args.dry_run => dry_run::clean(ctx, &args),
         Command::Clean(args) => clean::run(ctx, &args),
         Command::Backup(args) => backup::run(ctx, &args),
         Command::Restore(args) => backup::restore(ctx, &args),

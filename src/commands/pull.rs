@@ -17,13 +17,13 @@ struct Pulled {
 }
 
 pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
-    each_instance(ctx, target, "pull", async |stack, engine, sink, name| {
+    each_instance(ctx, target, "pull", async |stack, engine, line, name| {
         let registry = registry_file(stack).load()?;
         let project = instance_project(stack, &name, lookup(stack, &registry, &name)?)?;
         let pulled = engine
-            .pull_images(&project, &|e| sink.send(Progress::Engine(e)))
+            .pull_images(&project, &|e| line.send(Progress::Engine(e)))
             .await?;
-        ctx.printer.success(format!(
+        line.success(format!(
             "pulled {} image{} for instance `{name}`",
             pulled.len(),
             if pulled.len() == 1 { "" } else { "s" }

@@ -7,9 +7,9 @@ use crate::commands::args::each_instance;
 use crate::ops::stop::stop;
 
 pub fn run(ctx: &Ctx, target: &TargetArgs) -> anyhow::Result<()> {
-    each_instance(ctx, target, "stop", async |stack, engine, sink, name| {
-        let report = stop(stack, engine, &name, sink).await?;
-        ctx.printer.success(format!("instance `{name}` is stopped"));
+    each_instance(ctx, target, "stop", async |stack, engine, line, name| {
+        let report = stop(stack, engine, &name, line).await?;
+        line.success(format!("instance `{name}` is stopped"));
         Ok(report)
     })
 }

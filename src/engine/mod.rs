@@ -17,6 +17,7 @@ mod build;
 mod conditions;
 mod converge;
 mod drift;
+pub mod dryrun;
 mod exec;
 mod holders;
 mod hooks;

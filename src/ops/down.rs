@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::instance::{identity_of, instance_lock, lookup, registry_file};
+use super::instance::{identity_of, instance_lock_shared, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::engine::{Engine, RemoveReport};
 use crate::error::Error;
@@ -27,7 +27,7 @@ pub async fn down(
     name: &str,
     sink: &dyn Sink,
 ) -> Result<DownReport, Error> {
-    let _lock = instance_lock(stack, name)?;
+    let _lock = instance_lock_shared(stack, name).await?;
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
     let (order, hooks) = super::stop::stop_order(stack, name, &inst, sink);

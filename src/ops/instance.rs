@@ -153,6 +153,25 @@ pub fn instance_lock(stack: &Stack, name: &str) -> Result<std::fs::File, Error> 
     Ok(file)
 }
 
+/// `instance_lock` for work that runs beside other instances' on one
+/// thread (`--all`): while another process holds the lock it waits without
+/// blocking the thread, so the other instances go on meanwhile, and a
+/// process holding one instance's lock while it waits for another's cannot
+/// deadlock with this one.
+pub async fn instance_lock_shared(stack: &Stack, name: &str) -> Result<std::fs::File, Error> {
+    let mut logged = false;
+    loop {
+        if let Some(file) = try_instance_lock(stack, name)? {
+            return Ok(file);
+        }
+        if !logged {
+            tracing::info!(instance = name, "waiting for the instance lock");
+            logged = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// `instance_lock` without waiting: `None` when another process holds it.
 pub fn try_instance_lock(stack: &Stack, name: &str) -> Result<Option<std::fs::File>, Error> {
     let (file, path) = open_instance_lock(stack, name)?;

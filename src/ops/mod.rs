@@ -9,6 +9,7 @@ pub mod clean;
 pub mod create;
 pub mod doctor;
 pub mod down;
+pub mod dryrun;
 pub mod instance;
 pub mod restore;
 pub mod start;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::instance::{identity_of, instance_lock, instance_project_with, lookup, registry_file};
+use super::instance::{
+    identity_of, instance_lock_shared, instance_project_with, lookup, registry_file,
+};
 use super::{Progress, Sink};
 use crate::compose::Project;
 use crate::engine::{ContainerInfo, Engine, PortHolder, UpOptions};
@@ -53,7 +55,7 @@ pub async fn start(
     sink: &dyn Sink,
 ) -> Result<StartReport, Error> {
     let name = spec.name.as_str();
-    let _lock = instance_lock(stack, name)?;
+    let _lock = instance_lock_shared(stack, name).await?;
     // Re-read under the instance lock: a concurrent clean may have removed it.
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::instance::{identity_of, instance_lock, instance_project, lookup, registry_file};
+use super::instance::{identity_of, instance_lock_shared, instance_project, lookup, registry_file};
 use super::{Progress, Sink};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -25,7 +25,7 @@ pub async fn stop(
     name: &str,
     sink: &dyn Sink,
 ) -> Result<StopReport, Error> {
-    let _lock = instance_lock(stack, name)?;
+    let _lock = instance_lock_shared(stack, name).await?;
     let registry = registry_file(stack).load()?;
     let inst = lookup(stack, &registry, name)?.clone();
     let (order, hooks) = stop_order(stack, name, &inst, sink);
