@@ -3,6 +3,7 @@
 //! container copes with what a killed start can leave: a network made
 //! twice, a container name taken.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::NetworkConnectRequest;
@@ -14,6 +15,33 @@ use super::limits::limit_change;
 use super::plan::{self, Action, Reason, Step};
 use super::up::{Event, UpOptions};
 use super::{ContainerInfo, Engine, is_not_found, reason};
+
+/// What one `up` looks up once and shares: the networks' ids by name (for
+/// drift), each image's id (for the image label and its check).
+#[derive(Default)]
+pub(super) struct Looks {
+    networks: tokio::sync::OnceCell<HashMap<String, Vec<String>>>,
+    images:
+        std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Option<String>>>>>,
+}
+
+impl Looks {
+    async fn network_ids(&self, engine: &Engine) -> Result<&HashMap<String, Vec<String>>, Error> {
+        self.networks.get_or_try_init(|| engine.network_ids()).await
+    }
+
+    /// The id of `image` (none when it is missing), inspected once.
+    pub(super) async fn image_id(&self, engine: &Engine, image: &str) -> Option<String> {
+        let cell = self
+            .images
+            .lock()
+            .unwrap()
+            .entry(image.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| engine.image_id(image)).await.clone()
+    }
+}
 use crate::compose::{self, Project, Service};
 use crate::error::Error;
 
@@ -41,21 +69,29 @@ impl Engine {
         &self,
         project: &Project,
         step: &Step<'_>,
+        looks: &Looks,
     ) -> Result<Vec<Action>, Error> {
         let svc = &project.services[step.service];
         let Some(c) = step.current else {
             return Ok(vec![step.action.clone()]);
         };
         let recorded = c.labels.get(super::labels::IMAGE).map(String::as_str);
-        if plan::image_changed(recorded, self.image_id(&svc.image).await.as_deref()) {
+        if plan::image_changed(recorded, looks.image_id(self, &svc.image).await.as_deref()) {
             return Ok(vec![Action::Recreate {
                 service: svc.name.clone(),
                 reason: Reason::ImageChanged,
             }]);
         }
-        // What the hash cannot see: lost networks, different ports, limits.
-        let drift = self.drift_of(project, svc, c).await?;
-        let limits = limit_change(self.limits_of(&c.name).await?, svc.limits);
+        // What the hash cannot see: lost networks, different ports, limits;
+        // one inspection shows them all.
+        let inspect = self
+            .docker
+            .inspect_container(&c.name, None)
+            .await
+            .map_err(|e| self.error(&format!("inspect container `{}`", c.name), &e))?;
+        let drift =
+            super::drift::drift_seen(project, svc, looks.network_ids(self).await?, &inspect);
+        let limits = limit_change(super::limits::limits_seen(&inspect), svc.limits);
         Ok(plan::after_inspection(
             &svc.name,
             c.state == "running",
@@ -71,11 +107,12 @@ impl Engine {
         project: &Project,
         step: &Step<'_>,
         action: Action,
-        opts: &UpOptions,
+        (opts, looks): (&UpOptions, &Looks),
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         let svc = &project.services[step.service];
         let (number, current) = (step.number, step.current);
+        let image_id = || looks.image_id(self, &svc.image);
         let name = compose::replica_name(&project.name, svc, number);
         match (action, current) {
             (Action::ReportOrphan { container }, _) => on(Event::Orphan(container)),
@@ -92,7 +129,8 @@ impl Engine {
                 self.reconnect(project, svc, c, &network, on).await?;
             }
             (Action::Create { .. }, _) => {
-                self.create(project, svc, (&name, number), opts).await?;
+                self.create(project, svc, (&name, number), image_id().await, opts)
+                    .await?;
                 self.start(project, svc, &name, opts).await?;
                 on(Event::Created(name));
             }
@@ -100,7 +138,8 @@ impl Engine {
                 if let Some(c) = current {
                     self.remove_to_recreate(svc, c).await?;
                 }
-                self.create(project, svc, (&name, number), opts).await?;
+                self.create(project, svc, (&name, number), image_id().await, opts)
+                    .await?;
                 self.start(project, svc, &name, opts).await?;
                 on(match reason {
                     Reason::Drifted(why) => Event::Repaired {
@@ -160,11 +199,12 @@ impl Engine {
         project: &Project,
         svc: &Service,
         (name, number): (&str, u32),
+        image_id: Option<String>,
         opts: &UpOptions,
     ) -> Result<(), Error> {
         let stamp = super::translate::Stamp {
             hash: project.config_hash(&svc.name),
-            image_id: self.image_id(&svc.image).await,
+            image_id,
         };
         let body = super::translate::container_body(project, svc, number, &stamp, opts);
         let mut options = CreateContainerOptionsBuilder::new().name(name);

@@ -54,6 +54,8 @@ pub(super) struct UpWork<'a> {
     pub opts: &'a UpOptions,
     pub on: &'a (dyn Fn(Event) + Sync),
     pub watch: Watcher,
+    /// What this `up` looks up once (network ids, image ids).
+    pub looks: super::converge::Looks,
     /// What each inspected step's inspection called for, by node.
     pub inspected: Mutex<HashMap<usize, Vec<Action>>>,
 }
@@ -74,12 +76,16 @@ impl Work for UpWork<'_> {
         match &step.action {
             Action::Create { .. } if !created_at_its_turn(svc) => {
                 let name = self.name(step);
+                let image_id = self.looks.image_id(self.engine, &svc.image).await;
                 self.engine
-                    .create(self.project, svc, (&name, step.number), self.opts)
+                    .create(self.project, svc, (&name, step.number), image_id, self.opts)
                     .await
             }
             Action::Inspect { .. } => {
-                let actions = self.engine.inspected(self.project, step).await?;
+                let actions = self
+                    .engine
+                    .inspected(self.project, step, &self.looks)
+                    .await?;
                 self.inspected.lock().unwrap().insert(node, actions);
                 Ok(())
             }
@@ -121,7 +127,13 @@ impl Work for UpWork<'_> {
         };
         for action in actions {
             self.engine
-                .apply(self.project, step, action, self.opts, self.on)
+                .apply(
+                    self.project,
+                    step,
+                    action,
+                    (self.opts, &self.looks),
+                    self.on,
+                )
                 .await?;
         }
         Ok(())

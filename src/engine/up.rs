@@ -147,6 +147,7 @@ impl Engine {
                 opts,
                 on,
                 watch: super::watch::Watcher::new(self, &project.name),
+                looks: Default::default(),
                 inspected: Default::default(),
             };
             let graph = super::nodes::graph(project, &work.steps);
