@@ -7,10 +7,12 @@
 //!
 //! `start` is `up.rs` (orchestration, rollback) over `translate.rs` (the
 //! compose model to create bodies, pure), `plan.rs` (what to do with each
-//! service, pure), `converge.rs` (carrying the plan out), `images.rs`,
+//! service, pure), `graph.rs` (the dependency-graph executor, generic over
+//! its work; `stop` runs it reversed), `nodes.rs` (the plan's steps as its
+//! work), `converge.rs` (the engine calls of each action), `images.rs`,
 //! `networks.rs`, `volumes.rs`, `secrets.rs` (secrets and configs written
-//! into containers), `conditions.rs` (dependency waits), `limits.rs` and
-//! `drift.rs`.
+//! into containers), `conditions.rs` and `watch.rs` (dependency waits on
+//! the engine's events), `limits.rs` and `drift.rs`.
 
 mod archive;
 mod build;

@@ -178,3 +178,30 @@ fn a_failed_dependency_stops_its_dependants_and_nothing_else() {
         ]
     );
 }
+
+#[test]
+fn the_bound_comes_from_mrctl_parallel_and_a_bad_one_changes_nothing() {
+    let compose = format!("services:\n{}", service("one", "[]"));
+    let Some(t) = EngineTest::new("graph_parallel", &[], &compose, "") else {
+        return;
+    };
+    let project = format!("{}-p", t.stack);
+    t.f.run(&["create", "p"]).success();
+    let out =
+        t.f.command(&["start", "p"])
+            .env("MRCTL_PARALLEL", "0")
+            .output()
+            .unwrap();
+    let run = super::common::Run::from(out);
+    run.code(2)
+        .stderr_has("invalid value for `MRCTL_PARALLEL`: `0` is not a whole number of at least 1");
+    assert!(t.project(&project).is_empty());
+    // One at a time still brings every container up.
+    let out =
+        t.f.command(&["start", "p"])
+            .env("MRCTL_PARALLEL", "1")
+            .output()
+            .unwrap();
+    super::common::Run::from(out).success();
+    assert_eq!(t.project(&project)[0].2, "running");
+}
