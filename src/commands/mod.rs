@@ -111,7 +111,15 @@ impl Ctx {
     /// so the next call tries again.
     pub async fn engine(&self) -> Result<&crate::engine::Engine, Error> {
         self.engine
-            .get_or_try_init(crate::engine::Engine::connect)
+            .get_or_try_init(|| async {
+                // `--parallel` bounds the engine's concurrent calls too
+                // (without it, `MRCTL_PARALLEL` or the default does).
+                let engine = crate::engine::Engine::connect().await?;
+                Ok(match self.parallel {
+                    Some(n) => engine.with_parallel(n.get()),
+                    None => engine,
+                })
+            })
             .await
     }
 }

@@ -1,17 +1,23 @@
 //! Waiting for a dependency's condition (started, healthy, completed) with
 //! a deadline; a failure names the service, its state and its last logs.
-//! Whether what an inspection saw meets the condition is `verdict`, pure.
+//! A container is inspected, then again each time the engine's event
+//! stream (`watch`) names it, and at least every second; without a stream,
+//! every 50 ms. Whether what an inspection saw meets the condition is
+//! `verdict`, pure.
 
 use std::time::{Duration, Instant};
 
 use super::Engine;
 use super::up::UpOptions;
+use super::watch::{Watcher, heard};
 use crate::compose::{self, Condition, Project, Service};
 use crate::error::Error;
 
-// Cheap inspect calls; a short poll keeps a health-gated start close to the
-// moment the dependency turns healthy.
+// Cheap inspect calls; without events, a short poll keeps a health-gated
+// start close to the moment the dependency turns healthy.
 const POLL: Duration = Duration::from_millis(50);
+// With events, a look now and then all the same, should one be missed.
+const RECHECK: Duration = Duration::from_secs(1);
 
 impl Engine {
     /// Waits until every container of `dep` meets `condition` (none when
@@ -22,10 +28,12 @@ impl Engine {
         dep: &Service,
         condition: Condition,
         opts: &UpOptions,
+        watch: &Watcher,
     ) -> Result<(), Error> {
         for number in 1..=dep.replicas {
             let name = compose::replica_name(&project.name, dep, number);
-            self.await_container(&name, dep, condition, opts).await?;
+            self.await_container(&name, dep, condition, opts, watch)
+                .await?;
         }
         Ok(())
     }
@@ -37,8 +45,11 @@ impl Engine {
         dep: &Service,
         condition: Condition,
         opts: &UpOptions,
+        watch: &Watcher,
     ) -> Result<(), Error> {
         let deadline = Instant::now() + opts.timeout;
+        // Subscribed before the first look: nothing falls between.
+        let mut events = None;
         let fail = |what: String, state: String| async {
             Error::ServiceFailed {
                 service: dep.name.clone(),
@@ -55,7 +66,7 @@ impl Engine {
             )
             .await);
         }
-        loop {
+        for look in 0u64.. {
             let inspect = self
                 .docker
                 .inspect_container(name, None)
@@ -91,8 +102,24 @@ impl Engine {
                 )
                 .await);
             }
-            tokio::time::sleep(POLL).await;
+            if look == 0 {
+                // Not met at the first look: subscribe, then look again.
+                events = watch.subscribe().await;
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match &mut events {
+                Some(rx) => {
+                    let pause = tokio::time::sleep(RECHECK.min(left));
+                    tokio::select! {
+                        heard = heard(rx, name) => if !heard { events = None },
+                        () = pause => {}
+                    }
+                }
+                None => tokio::time::sleep(POLL.min(left)).await,
+            }
         }
+        unreachable!("the looks end at the deadline")
     }
 }
 

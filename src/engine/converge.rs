@@ -1,9 +1,9 @@
-//! The executor of a plan: brings one container of a service to its
-//! desired state once the service's dependencies' conditions hold, making
-//! the engine calls each action of `plan` names, and reporting each as an event. Creating a container
-//! copes with what a killed start can leave: a network made twice, a
-//! container name taken.
+//! The engine calls of each action of `plan` on one container, each
+//! reported as an event; `graph` decides when each runs. Creating a
+//! container copes with what a killed start can leave: a network made
+//! twice, a container name taken.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::NetworkConnectRequest;
@@ -15,77 +15,104 @@ use super::limits::limit_change;
 use super::plan::{self, Action, Reason, Step};
 use super::up::{Event, UpOptions};
 use super::{ContainerInfo, Engine, is_not_found, reason};
-use crate::compose::{self, Condition, Project, Service};
+
+/// What one `up` looks up once and shares: the networks' ids by name (for
+/// drift), each image's id (for the image label and its check).
+#[derive(Default)]
+pub(super) struct Looks {
+    networks: tokio::sync::OnceCell<HashMap<String, Vec<String>>>,
+    images:
+        std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Option<String>>>>>,
+}
+
+impl Looks {
+    async fn network_ids(&self, engine: &Engine) -> Result<&HashMap<String, Vec<String>>, Error> {
+        self.networks.get_or_try_init(|| engine.network_ids()).await
+    }
+
+    /// The id of `image` (none when it is missing), inspected once.
+    pub(super) async fn image_id(&self, engine: &Engine, image: &str) -> Option<String> {
+        let cell = self
+            .images
+            .lock()
+            .unwrap()
+            .entry(image.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| engine.image_id(image)).await.clone()
+    }
+}
+use crate::compose::{self, Project, Service};
 use crate::error::Error;
 
 impl Engine {
-    /// Brings one container of a service to its desired state, after the
-    /// service's dependencies' conditions hold: the step's action, or, for
-    /// a container whose hash matches, what its inspection calls for. A
-    /// surplus container is removed without waiting for anything.
-    pub(super) async fn converge(
+    /// Removes a container past its service's count (scaled down).
+    pub(super) async fn remove_surplus(
         &self,
         project: &Project,
         step: &Step<'_>,
-        opts: &UpOptions,
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
-        let svc = &project.services[step.service];
         if let (Action::RemoveSurplus { container }, Some(c)) = (&step.action, step.current) {
-            self.remove_to_recreate(svc, c).await?;
-            on(Event::Removed(container.clone()));
-            return Ok(());
-        }
-        for (dep, condition) in &svc.depends_on {
-            let dep_svc = &project.services[dep];
-            if *condition != Condition::ServiceStarted {
-                on(Event::Waiting {
-                    service: svc.name.clone(),
-                    on: dep.clone(),
-                    condition: *condition,
-                });
-            }
-            self.await_condition(project, dep_svc, *condition, opts)
+            self.remove_to_recreate(&project.services[step.service], c)
                 .await?;
-        }
-        let actions = match (&step.action, step.current) {
-            (Action::Inspect { .. }, Some(c))
-                if plan::image_changed(
-                    c.labels.get(super::labels::IMAGE).map(String::as_str),
-                    self.image_id(&svc.image).await.as_deref(),
-                ) =>
-            {
-                vec![Action::Recreate {
-                    service: svc.name.clone(),
-                    reason: Reason::ImageChanged,
-                }]
-            }
-            (Action::Inspect { .. }, Some(c)) => {
-                // What the hash cannot see: lost networks, different ports, limits.
-                let drift = self.drift_of(project, svc, c).await?;
-                let limits = limit_change(self.limits_of(&c.name).await?, svc.limits);
-                plan::after_inspection(&svc.name, c.state == "running", &drift, limits)
-            }
-            (action, _) => vec![action.clone()],
-        };
-        for action in actions {
-            self.apply(project, step, action, opts, on).await?;
+            on(Event::Removed(container.clone()));
         }
         Ok(())
     }
 
+    /// What a container whose hash matches needs, from one look at it: made
+    /// again if its image changed, else what its drift, limits and state
+    /// call for (`plan::after_inspection`). Needs no other service, so it
+    /// is done ahead; the actions wait for the service's turn.
+    pub(super) async fn inspected(
+        &self,
+        project: &Project,
+        step: &Step<'_>,
+        looks: &Looks,
+    ) -> Result<Vec<Action>, Error> {
+        let svc = &project.services[step.service];
+        let Some(c) = step.current else {
+            return Ok(vec![step.action.clone()]);
+        };
+        let recorded = c.labels.get(super::labels::IMAGE).map(String::as_str);
+        if plan::image_changed(recorded, looks.image_id(self, &svc.image).await.as_deref()) {
+            return Ok(vec![Action::Recreate {
+                service: svc.name.clone(),
+                reason: Reason::ImageChanged,
+            }]);
+        }
+        // What the hash cannot see: lost networks, different ports, limits;
+        // one inspection shows them all.
+        let inspect = self
+            .docker
+            .inspect_container(&c.name, None)
+            .await
+            .map_err(|e| self.error(&format!("inspect container `{}`", c.name), &e))?;
+        let drift =
+            super::drift::drift_seen(project, svc, looks.network_ids(self).await?, &inspect);
+        let limits = limit_change(super::limits::limits_seen(&inspect), svc.limits);
+        Ok(plan::after_inspection(
+            &svc.name,
+            c.state == "running",
+            &drift,
+            limits,
+        ))
+    }
+
     /// Makes the engine calls of one action on the step's container (its
     /// service's container of the step's number) and reports it.
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         project: &Project,
         step: &Step<'_>,
         action: Action,
-        opts: &UpOptions,
+        (opts, looks): (&UpOptions, &Looks),
         on: &(dyn Fn(Event) + Sync),
     ) -> Result<(), Error> {
         let svc = &project.services[step.service];
         let (number, current) = (step.number, step.current);
+        let image_id = || looks.image_id(self, &svc.image);
         let name = compose::replica_name(&project.name, svc, number);
         match (action, current) {
             (Action::ReportOrphan { container }, _) => on(Event::Orphan(container)),
@@ -102,7 +129,8 @@ impl Engine {
                 self.reconnect(project, svc, c, &network, on).await?;
             }
             (Action::Create { .. }, _) => {
-                self.create(project, svc, (&name, number), opts).await?;
+                self.create(project, svc, (&name, number), image_id().await, opts)
+                    .await?;
                 self.start(project, svc, &name, opts).await?;
                 on(Event::Created(name));
             }
@@ -110,7 +138,8 @@ impl Engine {
                 if let Some(c) = current {
                     self.remove_to_recreate(svc, c).await?;
                 }
-                self.create(project, svc, (&name, number), opts).await?;
+                self.create(project, svc, (&name, number), image_id().await, opts)
+                    .await?;
                 self.start(project, svc, &name, opts).await?;
                 on(match reason {
                     Reason::Drifted(why) => Event::Repaired {
@@ -163,16 +192,19 @@ impl Engine {
             .map_err(|e| self.error(&format!("remove container `{}` to recreate it", c.name), &e))
     }
 
-    async fn create(
+    /// Creates container `name` (number `number`) of `svc`, connects it to
+    /// its other networks and writes its secrets and configs into it.
+    pub(super) async fn create(
         &self,
         project: &Project,
         svc: &Service,
         (name, number): (&str, u32),
+        image_id: Option<String>,
         opts: &UpOptions,
     ) -> Result<(), Error> {
         let stamp = super::translate::Stamp {
             hash: project.config_hash(&svc.name),
-            image_id: self.image_id(&svc.image).await,
+            image_id,
         };
         let body = super::translate::container_body(project, svc, number, &stamp, opts);
         let mut options = CreateContainerOptionsBuilder::new().name(name);
@@ -275,7 +307,8 @@ impl Engine {
         self.inject_files(project, svc, name).await
     }
 
-    async fn start(
+    /// Starts container `name` of `svc`, then runs its `post_start` hooks.
+    pub(super) async fn start(
         &self,
         project: &Project,
         svc: &Service,

@@ -250,23 +250,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// How a container whose hash matches differs from its service, as the
-    /// engine reports it now: what the hash cannot see (lost networks,
-    /// different ports).
-    pub(crate) async fn drift_of(
-        &self,
-        project: &Project,
-        svc: &Service,
-        c: &ContainerInfo,
-    ) -> Result<Vec<Drift>, Error> {
-        let ids = self.network_ids().await?;
-        let inspect = self.inspect_named(&c.name).await?;
-        Ok(compare(
-            &Desired::of(project, svc, &ids),
-            &Observed::of(&inspect),
-        ))
-    }
-
     /// Connects container `c` of `svc` again to `network`, which it lost,
     /// with the service's aliases there.
     pub(crate) async fn reconnect(
@@ -305,6 +288,17 @@ impl Engine {
         });
         Ok(())
     }
+}
+
+/// How the container `inspect` shows differs from `svc` (`ids`: the
+/// engine's network ids by name): what the hash cannot see.
+pub(super) fn drift_seen(
+    project: &Project,
+    svc: &Service,
+    ids: &HashMap<String, Vec<String>>,
+    inspect: &ContainerInspectResponse,
+) -> Vec<Drift> {
+    compare(&Desired::of(project, svc, ids), &Observed::of(inspect))
 }
 
 #[cfg(test)]

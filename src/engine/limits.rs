@@ -117,13 +117,7 @@ impl Engine {
             .inspect_container(container, None)
             .await
             .map_err(|e| self.error(&format!("inspect container `{container}`"), &e))?;
-        let hc = inspect.host_config.unwrap_or_default();
-        let positive = |v: Option<i64>| v.filter(|x| *x > 0);
-        Ok(Limits {
-            memory: positive(hc.memory),
-            nano_cpus: positive(hc.nano_cpus),
-            pids: positive(hc.pids_limit),
-        })
+        Ok(limits_seen(&inspect))
     }
 
     /// Sets a container's limits in place (the engine's update call).
@@ -248,6 +242,17 @@ impl Engine {
             ),
             reason: why,
         }
+    }
+}
+
+/// The limits a container's inspection shows.
+pub(super) fn limits_seen(inspect: &bollard::models::ContainerInspectResponse) -> Limits {
+    let hc = inspect.host_config.clone().unwrap_or_default();
+    let positive = |v: Option<i64>| v.filter(|x| *x > 0);
+    Limits {
+        memory: positive(hc.memory),
+        nano_cpus: positive(hc.nano_cpus),
+        pids: positive(hc.pids_limit),
     }
 }
 

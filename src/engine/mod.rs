@@ -7,10 +7,12 @@
 //!
 //! `start` is `up.rs` (orchestration, rollback) over `translate.rs` (the
 //! compose model to create bodies, pure), `plan.rs` (what to do with each
-//! service, pure), `converge.rs` (carrying the plan out), `images.rs`,
+//! service, pure), `graph.rs` (the dependency-graph executor, generic over
+//! its work; `stop` runs it reversed), `nodes.rs` (the plan's steps as its
+//! work), `converge.rs` (the engine calls of each action), `images.rs`,
 //! `networks.rs`, `volumes.rs`, `secrets.rs` (secrets and configs written
-//! into containers), `conditions.rs` (dependency waits), `limits.rs` and
-//! `drift.rs`.
+//! into containers), `conditions.rs` and `watch.rs` (dependency waits on
+//! the engine's events), `limits.rs` and `drift.rs`.
 
 mod archive;
 mod build;
@@ -19,12 +21,14 @@ mod converge;
 mod drift;
 pub mod dryrun;
 mod exec;
+mod graph;
 mod holders;
 mod hooks;
 mod images;
 mod limits;
 mod logs;
 mod networks;
+mod nodes;
 mod ops;
 pub mod owned;
 mod plan;
@@ -34,6 +38,7 @@ mod translate;
 mod translate_more;
 mod up;
 mod volumes;
+mod watch;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -48,7 +53,7 @@ pub use drift::{ContainerDrift, Drift};
 pub use exec::{ExecIo, ExecOptions};
 pub use holders::PortHolder;
 pub use logs::{LogLine, LogOptions, LogSource};
-pub use ops::{RemoveReport, Resource};
+pub use ops::{RemoveReport, Resource, StopService};
 pub use owned::{Foreign, Labelled, Owned};
 pub use ready::{Readiness, assess, is_one_shot, ready_count};
 pub use up::{Event, UpOptions};
@@ -96,6 +101,16 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 /// The variable that sets the deadline of engine calls (`90s`, `2m`).
 pub const DEADLINE_ENV: &str = "MRCTL_ENGINE_TIMEOUT";
 
+/// How many containers the engine works on at once (created, started,
+/// stopped, removed), over everything one command does, instances
+/// included. Docker Engine serialises much of a create or a start on its
+/// own locks, so more in flight only lengthens each call; sixteen keeps
+/// it busy without queueing inside it. Docker compose's `--parallel`
+/// defaults to no bound; `MRCTL_PARALLEL` (or `--parallel`) changes it.
+pub const DEFAULT_PARALLEL: usize = 16;
+/// The variable that sets the bound (a count of at least 1).
+pub const PARALLEL_ENV: &str = "MRCTL_PARALLEL";
+
 /// One connection to the engine, shared by everything a command does.
 #[derive(Clone)]
 pub struct Engine {
@@ -106,6 +121,9 @@ pub struct Engine {
     pub api_version: String,
     /// The deadline of one call (see `DEFAULT_DEADLINE`).
     pub deadline: Duration,
+    /// The bound on engine work in flight at once, shared by every clone
+    /// (see `DEFAULT_PARALLEL`).
+    bound: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// A container as listed, in mrctl's terms.
@@ -199,11 +217,33 @@ pub fn deadline_from_env() -> Result<Duration, Error> {
     }
 }
 
+/// The bound of engine work in flight: `MRCTL_PARALLEL`, else the default.
+pub fn parallel_from_env() -> Result<usize, Error> {
+    match std::env::var(PARALLEL_ENV) {
+        Ok(v) if !v.trim().is_empty() => {
+            parse_parallel(v.trim()).map_err(|reason| Error::InvalidArgument {
+                option: PARALLEL_ENV.to_string(),
+                reason,
+            })
+        }
+        _ => Ok(DEFAULT_PARALLEL),
+    }
+}
+
+/// A bound of engine work in flight: a whole number of at least 1.
+pub fn parse_parallel(v: &str) -> Result<usize, String> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("`{v}` is not a whole number of at least 1"))
+}
+
 impl Engine {
     /// Connects (honouring DOCKER_HOST) and negotiates the API version,
     /// giving up within two seconds with one clear error.
     pub async fn connect() -> Result<Engine, Error> {
         let deadline = deadline_from_env()?;
+        let parallel = parallel_from_env()?;
         let address = default_address();
         let unavailable = |reason: String| Error::DockerUnavailable {
             address: address.clone(),
@@ -229,7 +269,23 @@ impl Engine {
             address,
             api_version,
             deadline,
+            bound: std::sync::Arc::new(tokio::sync::Semaphore::new(parallel)),
         })
+    }
+
+    /// This connection with at most `parallel` engine operations in flight
+    /// at once (`--parallel`); set before any work starts.
+    pub fn with_parallel(mut self, parallel: usize) -> Engine {
+        self.bound = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+        self
+    }
+
+    /// One permit of the bound, held while one container is worked on.
+    pub(crate) async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.bound
+            .acquire()
+            .await
+            .expect("the bound is never closed")
     }
 
     /// The client with a longer deadline, for calls the engine answers only
@@ -424,5 +480,15 @@ mod tests {
         );
         assert_eq!(h("Up 9 seconds (unhealthy)").as_deref(), Some("unhealthy"));
         assert_eq!(h("Exited (0) 2 seconds ago"), None);
+    }
+
+    #[test]
+    fn the_bound_is_a_count_of_at_least_one() {
+        assert_eq!(super::parse_parallel("4"), Ok(4));
+        assert_eq!(
+            super::parse_parallel("0"),
+            Err("`0` is not a whole number of at least 1".into())
+        );
+        assert!(super::parse_parallel("many").is_err());
     }
 }

@@ -1,5 +1,6 @@
-//! Stopping in reverse dependency order, and removing everything a project
-//! label marks: containers, networks, volumes.
+//! Stopping by the dependency graph in reverse, and removing everything a
+//! project label marks: containers in parallel (within the engine's
+//! bound), then networks and volumes.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use bollard::query_parameters::{
 };
 use futures_util::future::join_all;
 
+use super::graph::Work;
 use super::{ContainerInfo, Engine, is_not_found, labels};
 use crate::error::Error;
 
@@ -34,28 +36,27 @@ pub struct RemoveReport {
     pub volumes: Vec<String>,
 }
 
-impl Engine {
-    /// Stops the project's running containers: `order` lists groups of
-    /// (service, grace seconds), to be stopped group after group, each group
-    /// in parallel. Containers of services not in `order` go first.
-    /// Returns the names of the containers stopped.
-    /// Only the containers of `owned` (this stack directory's) are touched.
-    pub async fn stop(
-        &self,
-        owned: &super::Owned,
-        order: &[Vec<(String, i64)>],
-        on: &(dyn Fn(&str) + Sync),
-    ) -> Result<Vec<String>, Error> {
-        self.stop_with_hooks(owned, order, &HashMap::new(), on)
-            .await
-    }
+/// One service of a stop: its grace period (seconds) and the services it
+/// depends on, which stop only after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopService {
+    pub service: String,
+    pub grace: i64,
+    pub depends_on: Vec<String>,
+}
 
-    /// `stop`, running each service's `pre_stop` hooks (by service name) in
-    /// its running container first; a failing hook aborts the stop.
+impl Engine {
+    /// Stops the project's running containers (only those of `owned`, this
+    /// stack directory's) as a graph in reverse: a service's containers
+    /// stop, each within its grace period and after its `pre_stop` hooks
+    /// (by service name), once every service depending on it has stopped.
+    /// Containers of services not in `order` go first. A failed stop (or
+    /// hook) leaves the failed service's dependencies running, stops the
+    /// rest, and is returned. Returns the names of the containers stopped.
     pub async fn stop_with_hooks(
         &self,
         owned: &super::Owned,
-        order: &[Vec<(String, i64)>],
+        order: &[StopService],
         hooks: &HashMap<String, Vec<crate::compose::Hook>>,
         on: &(dyn Fn(&str) + Sync),
     ) -> Result<Vec<String>, Error> {
@@ -64,53 +65,45 @@ impl Engine {
             .iter()
             .filter(|c| matches!(c.state.as_str(), "running" | "restarting" | "paused"))
             .collect();
-        let known: Vec<&str> = order.iter().flatten().map(|(s, _)| s.as_str()).collect();
-        let mut groups: Vec<Vec<(&ContainerInfo, i64)>> = vec![
-            running
+        let known = |c: &&&ContainerInfo| order.iter().any(|s| s.service == c.service);
+        let (ours, strays): (Vec<&ContainerInfo>, Vec<&ContainerInfo>) =
+            running.iter().partition(|c| known(c));
+        let work = StopWork {
+            engine: self,
+            containers: strays,
+            grace: HashMap::new(),
+            hooks,
+            on,
+            stopped: Default::default(),
+        };
+        let strays = &work;
+        join_all((0..strays.containers.len()).map(|i| async move {
+            let _permit = self.permit().await;
+            strays.run(i).await
+        }))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, Error>>()?;
+        let mut graph = super::graph::Graph::default();
+        for s in order {
+            let dependants = order
                 .iter()
-                .filter(|c| !known.contains(&c.service.as_str()))
-                .map(|c| (*c, 10))
-                .collect(),
-        ];
-        for group in order {
-            groups.push(
-                group
-                    .iter()
-                    .flat_map(|(svc, grace)| {
-                        running
-                            .iter()
-                            .filter(move |c| &c.service == svc)
-                            .map(move |c| (*c, *grace))
-                    })
-                    .collect(),
-            );
+                .filter(|d| d.depends_on.contains(&s.service))
+                .map(|d| (d.service.clone(), crate::compose::Condition::ServiceStarted))
+                .collect();
+            graph.depends_on.insert(s.service.clone(), dependants);
         }
-        let mut stopped = Vec::new();
-        for group in groups {
-            let results = join_all(group.iter().map(|(c, grace)| async move {
-                if c.state == "running"
-                    && let Some(list) = hooks.get(&c.service).filter(|l| !l.is_empty())
-                {
-                    let instance = c.instance.clone().unwrap_or_default();
-                    self.pre_stop(&c.service, &instance, &c.name, list, *grace)
-                        .await?;
-                }
-                let options = StopContainerOptionsBuilder::new().t(*grace as i32).build();
-                let client = self.patient(Duration::from_secs((*grace).max(0) as u64));
-                match client.stop_container(&c.id, Some(options)).await {
-                    Ok(()) => Ok(c.name.clone()),
-                    Err(e) if is_not_found(&e) => Ok(c.name.clone()),
-                    Err(e) => Err(self.error(&format!("stop container `{}`", c.name), &e)),
-                }
-            }))
-            .await;
-            for r in results {
-                let name = r?;
-                on(&name);
-                stopped.push(name);
-            }
+        graph.nodes = ours.iter().map(|c| c.service.clone()).collect();
+        let work = StopWork {
+            containers: ours,
+            grace: order.iter().map(|s| (s.service.clone(), s.grace)).collect(),
+            ..work
+        };
+        let outcome = super::graph::execute(&graph, &work, &self.bound).await;
+        if let Some(e) = outcome.errors.into_iter().next() {
+            return Err(e);
         }
-        Ok(stopped)
+        Ok(work.stopped.into_inner().unwrap())
     }
 
     /// Networks and volumes carrying `label=value` (any value when `value`
@@ -178,6 +171,7 @@ impl Engine {
         let mut report = RemoveReport::default();
         let mut first_error = None;
         let results = join_all(owned.containers.iter().map(|c| async move {
+            let _permit = self.permit().await;
             let options = RemoveContainerOptionsBuilder::new()
                 .force(true)
                 .v(volumes)
@@ -201,7 +195,9 @@ impl Engine {
                 }
             }
         }
-        for r in &owned.resources {
+        // Networks and volumes together, once no container holds them.
+        let results = join_all(owned.resources.iter().map(|r| async move {
+            let _permit = self.permit().await;
             let result = match r.kind {
                 "network" => self.docker.remove_network(&r.id).await,
                 _ if volumes => {
@@ -212,8 +208,12 @@ impl Engine {
                         )
                         .await
                 }
-                _ => continue,
+                _ => return None,
             };
+            Some((r, result))
+        }))
+        .await;
+        for (r, result) in results.into_iter().flatten() {
             match result {
                 Ok(()) if r.kind == "network" => report.networks.push(r.name.clone()),
                 Ok(()) => report.volumes.push(r.name.clone()),
@@ -228,5 +228,58 @@ impl Engine {
             Some(e) => Err(e),
             None => Ok(report),
         }
+    }
+}
+
+/// Stopping containers, as the graph's work (nothing ahead, nothing to
+/// await: a dependency stops once its dependants have).
+struct StopWork<'a> {
+    engine: &'a Engine,
+    containers: Vec<&'a ContainerInfo>,
+    /// Each service's grace period in seconds (10 when not known).
+    grace: HashMap<String, i64>,
+    hooks: &'a HashMap<String, Vec<crate::compose::Hook>>,
+    on: &'a (dyn Fn(&str) + Sync),
+    stopped: std::sync::Mutex<Vec<String>>,
+}
+
+impl super::graph::Work for StopWork<'_> {
+    type Error = Error;
+
+    async fn ahead(&self, _: usize) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn wait(&self, _: &str, _: &str, _: crate::compose::Condition) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn run(&self, node: usize) -> Result<(), Error> {
+        let c = self.containers[node];
+        let grace = self.grace.get(&c.service).copied().unwrap_or(10);
+        if c.state == "running"
+            && let Some(list) = self.hooks.get(&c.service).filter(|l| !l.is_empty())
+        {
+            let instance = c.instance.clone().unwrap_or_default();
+            self.engine
+                .pre_stop(&c.service, &instance, &c.name, list, grace)
+                .await?;
+        }
+        let options = StopContainerOptionsBuilder::new().t(grace as i32).build();
+        let client = self
+            .engine
+            .patient(Duration::from_secs(grace.max(0) as u64));
+        match client.stop_container(&c.id, Some(options)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => {
+                return Err(self
+                    .engine
+                    .error(&format!("stop container `{}`", c.name), &e));
+            }
+        }
+        (self.on)(&c.name);
+        self.stopped.lock().unwrap().push(c.name.clone());
+        Ok(())
     }
 }

@@ -1,14 +1,16 @@
 //! Bringing a project up: images present (`images`), networks and volumes
-//! created (`networks`, `volumes`), then the plan (`plan`) carried out wave
-//! by wave, a wave's services in parallel (`converge`), each dependency
-//! condition awaited with a deadline (`conditions`). What a failed start
-//! had created is rolled back.
+//! created (`networks`, `volumes`), all three at once; then the plan
+//! (`plan`) carried out as a dependency graph (`graph`, `nodes`): every
+//! container created ahead, each started as soon as its own dependencies
+//! meet their conditions (`conditions`, awaited from the engine's events),
+//! at most `Engine::bound` at a time (`converge` makes the calls). A
+//! failure stops its dependants, not the rest. What a failed start had
+//! created is rolled back when the engine refused something.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
-use futures_util::future::try_join_all;
 
 use super::{ContainerInfo, Engine, labels};
 use crate::compose::{Condition, Project};
@@ -118,27 +120,51 @@ impl Engine {
                 on(Event::Orphan(container.clone()));
             }
         }
-        self.ensure_images(project, opts.build, on).await?;
         let resources_before = owned.resources.as_slice();
         let result = async {
-            self.ensure_networks(project, owned, opts, on).await?;
-            self.ensure_volumes(project, owned, opts, on).await?;
-            for wave in &plan.waves {
-                // Containers past a service's count go first, one by one in
-                // the plan's order (the highest number first), as compose
-                // scales down; the wave's other steps then run together.
-                let (surplus, rest): (Vec<_>, Vec<_>) = wave
-                    .iter()
-                    .partition(|s| matches!(s.action, super::plan::Action::RemoveSurplus { .. }));
-                for step in surplus {
-                    self.converge(project, step, opts, on).await?;
-                }
-                let jobs = rest
-                    .into_iter()
-                    .map(|step| self.converge(project, step, opts, on));
-                try_join_all(jobs).await?;
+            // Ahead and at once: images, networks, volumes.
+            let (images, networks, volumes) = tokio::join!(
+                self.ensure_images(project, opts.build, on),
+                self.ensure_networks(project, owned, opts, on),
+                self.ensure_volumes(project, owned, opts, on),
+            );
+            images.and(networks).and(volumes)?;
+            // Containers past a service's count go first, one by one in the
+            // plan's order (the highest number first), as compose scales
+            // down; the rest run as a graph.
+            let (surplus, rest): (Vec<_>, Vec<_>) = plan
+                .waves
+                .iter()
+                .flatten()
+                .partition(|s| matches!(s.action, super::plan::Action::RemoveSurplus { .. }));
+            for step in surplus {
+                self.remove_surplus(project, step, on).await?;
             }
-            Ok(())
+            let work = super::nodes::UpWork {
+                engine: self,
+                project,
+                steps: rest,
+                opts,
+                on,
+                watch: super::watch::Watcher::new(self, &project.name),
+                looks: Default::default(),
+                inspected: Default::default(),
+            };
+            let graph = super::nodes::graph(project, &work.steps);
+            let outcome = super::graph::execute(&graph, &work, &self.bound).await;
+            for (node, dep) in &outcome.skipped {
+                tracing::info!(service = %graph.nodes[*node], "not started: `{dep}` failed");
+            }
+            let mut errors = outcome.errors.into_iter();
+            match errors.next() {
+                Some(first) => {
+                    for other in errors {
+                        tracing::warn!("also failed: {other}");
+                    }
+                    Err(first)
+                }
+                None => Ok(()),
+            }
         }
         .await;
         match result {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::instance::{instance_project_with, lookup, read_identity, registry_file};
 use crate::datadir::{self, Marker};
-use crate::engine::Engine;
+use crate::engine::{Engine, StopService};
 use crate::engine::dryrun::Planned;
 use crate::error::Error;
 use crate::stack::Stack;
@@ -120,61 +120,91 @@ pub async fn stop(
     Ok(number(name, planned))
 }
 
-/// The stops, group by group as `stop` does them: the containers of no
-/// known service first, then the services in reverse dependency order;
-/// each group after the one before.
+/// The stops as `stop` does them: the containers of no known service
+/// first, then each service once every service depending on it has stopped
+/// (the dependency graph in reverse), listed by depth, each naming the
+/// stops it comes after.
 pub(crate) fn stop_steps(
     owned: &crate::engine::Owned,
-    order: &[Vec<(String, i64)>],
+    order: &[StopService],
     hooks: &super::stop::StopHooks,
 ) -> Vec<Planned> {
     let running = |c: &&crate::engine::ContainerInfo| {
         matches!(c.state.as_str(), "running" | "restarting" | "paused")
     };
-    let known: Vec<&str> = order.iter().flatten().map(|(s, _)| s.as_str()).collect();
-    let mut groups: Vec<Vec<(&crate::engine::ContainerInfo, i64)>> = vec![
+    let known: Vec<&str> = order.iter().map(|s| s.service.as_str()).collect();
+    let of = |svc: &str| -> Vec<&crate::engine::ContainerInfo> {
         owned
             .containers
             .iter()
             .filter(running)
-            .filter(|c| !known.contains(&c.service.as_str()))
-            .map(|c| (c, 10))
-            .collect(),
-    ];
-    for group in order {
-        groups.push(
-            group
-                .iter()
-                .flat_map(|(svc, grace)| {
-                    owned
-                        .containers
-                        .iter()
-                        .filter(running)
-                        .filter(move |c| &c.service == svc)
-                        .map(move |c| (c, *grace))
-                })
-                .collect(),
-        );
-    }
+            .filter(|c| c.service == svc)
+            .collect()
+    };
+    let unknown: Vec<&crate::engine::ContainerInfo> = owned
+        .containers
+        .iter()
+        .filter(running)
+        .filter(|c| !known.contains(&c.service.as_str()))
+        .collect();
     let mut out = Vec::new();
-    let mut before: Vec<String> = Vec::new();
-    for group in groups.into_iter().filter(|g| !g.is_empty()) {
-        let names: Vec<String> = group.iter().map(|(c, _)| c.name.clone()).collect();
-        for (c, grace) in group {
-            let mut reason = if known.contains(&c.service.as_str()) {
-                format!("running; grace period {grace}s")
-            } else {
-                format!("running, of no service of the compose files; grace period {grace}s")
-            };
+    for c in &unknown {
+        out.push(Planned::new(
+            "stop",
+            &c.name,
+            "running, of no service of the compose files; grace period 10s".to_string(),
+        ));
+    }
+    // Depth in the reversed graph: 0 for a service nothing depends on.
+    let dependants = |svc: &str| -> Vec<&StopService> {
+        order
+            .iter()
+            .filter(|o| o.depends_on.iter().any(|d| d == svc))
+            .collect()
+    };
+    let mut depth: std::collections::HashMap<&str, usize> = Default::default();
+    fn depth_of<'a>(
+        svc: &'a str,
+        dependants: &dyn Fn(&str) -> Vec<&'a StopService>,
+        depth: &mut std::collections::HashMap<&'a str, usize>,
+        seen: usize,
+    ) -> usize {
+        if let Some(d) = depth.get(svc) {
+            return *d;
+        }
+        // A cycle cannot load; the bound only guards against one.
+        let d = if seen > 1_000 {
+            0
+        } else {
+            dependants(svc)
+                .iter()
+                .map(|o| 1 + depth_of(&o.service, dependants, depth, seen + 1))
+                .max()
+                .unwrap_or(0)
+        };
+        depth.insert(svc, d);
+        d
+    }
+    let mut services: Vec<&StopService> = order.iter().collect();
+    for s in &services {
+        depth_of(&s.service, &dependants, &mut depth, 0);
+    }
+    services.sort_by_key(|s| (depth[s.service.as_str()], s.service.clone()));
+    for svc in services {
+        let mut after: Vec<String> = unknown.iter().map(|c| c.name.clone()).collect();
+        for d in dependants(&svc.service) {
+            after.extend(of(&d.service).iter().map(|c| c.name.clone()));
+        }
+        for c in of(&svc.service) {
+            let mut reason = format!("running; grace period {}s", svc.grace);
             if c.state == "running" && hooks.get(&c.service).is_some_and(|l| !l.is_empty()) {
                 reason.push_str("; its `pre_stop` hooks run first");
             }
             out.push(Planned {
-                after: before.clone(),
+                after: after.clone(),
                 ..Planned::new("stop", &c.name, reason)
             });
         }
-        before = names;
     }
     out
 }

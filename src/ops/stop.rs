@@ -1,11 +1,12 @@
-//! Stopping one instance in reverse dependency order, in parallel within a
-//! wave, each container with its service's grace period.
+//! Stopping one instance by its dependency graph in reverse (a service
+//! once its dependants have stopped), each container with its service's
+//! grace period.
 
 use serde::Serialize;
 
 use super::instance::{identity_of, instance_lock_shared, instance_project, lookup, registry_file};
 use super::{Progress, Sink};
-use crate::engine::Engine;
+use crate::engine::{Engine, StopService};
 use crate::error::Error;
 use crate::stack::Stack;
 
@@ -44,26 +45,24 @@ pub async fn stop(
     })
 }
 
-/// Groups of (service, grace seconds) to stop one after the other: the
-/// dependency waves in reverse; and the services' `pre_stop` hooks. If the
-/// compose files no longer load, everything still stops, just all at once
-/// (and without hooks).
+/// Each service with its grace period and its dependencies (stopped after
+/// it), and the services' `pre_stop` hooks. If the compose files no longer
+/// load, everything still stops, just all at once (and without hooks).
 pub(super) fn stop_order(
     stack: &Stack,
     name: &str,
     inst: &crate::registry::Instance,
     sink: &dyn Sink,
-) -> (Vec<Vec<(String, i64)>>, StopHooks) {
+) -> (Vec<StopService>, StopHooks) {
     match instance_project(stack, name, inst) {
         Ok(project) => (
             project
-                .waves
-                .iter()
-                .rev()
-                .map(|wave| {
-                    wave.iter()
-                        .map(|s| (s.clone(), project.services[s].grace_period_secs()))
-                        .collect()
+                .services
+                .values()
+                .map(|s| StopService {
+                    service: s.name.clone(),
+                    grace: s.grace_period_secs(),
+                    depends_on: s.depends_on.keys().cloned().collect(),
                 })
                 .collect(),
             project

@@ -16,6 +16,7 @@ mod engine;
 mod engine_compare;
 mod engine_layers;
 mod examples;
+mod graph;
 mod hostile;
 mod interchange;
 mod interrupted;
