@@ -37,7 +37,6 @@ pub struct Cli {
         long,
         value_name = "N",
         global = true,
-        env = "MRCTL_PARALLEL",
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub parallel: Option<u32>,

@@ -60,8 +60,24 @@ pub fn run() -> i32 {
         quiet: cli.quiet,
         json: cli.json,
     };
+    // `--parallel`, else `MRCTL_PARALLEL` (refused here, naming it, when it
+    // is not a number of at least 1), else the defaults.
+    let parallel = match cli.parallel {
+        Some(n) => Some(n),
+        None if std::env::var(engine::PARALLEL_ENV).is_ok_and(|v| !v.trim().is_empty()) => {
+            match engine::parallel_from_env() {
+                Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+                Err(e) => {
+                    let e = anyhow::Error::new(e);
+                    report(&e);
+                    return exit_code(&e);
+                }
+            }
+        }
+        None => None,
+    };
     let ctx = match commands::Ctx::new(printer, cli.project_dir, cwd) {
-        Ok(ctx) => ctx.with_parallel(cli.parallel),
+        Ok(ctx) => ctx.with_parallel(parallel),
         Err(e) => {
             report(&anyhow::Error::new(e).context("cannot start the async runtime"));
             return exit::FAILURE;

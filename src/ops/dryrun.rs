@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::instance::{instance_project_with, lookup, read_identity, registry_file};
 use crate::datadir::{self, Marker};
-use crate::engine::{Engine, StopService};
 use crate::engine::dryrun::Planned;
+use crate::engine::{Engine, StopService};
 use crate::error::Error;
 use crate::stack::Stack;
 
