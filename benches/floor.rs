@@ -1,8 +1,12 @@
-//! The engine's own floor for `bench/run`: the same containers created and
-//! started straight through the Docker API in dependency waves, with no
-//! checks (no image, port, hash or orphan checks, no labels beyond what
-//! removal needs). Waits only where the stack itself demands it: a
-//! `service_healthy` dependency.
+//! The engine's own floor for `bench/run`: the best sequence of raw Docker
+//! API calls for the stack's dependency graph, with no checks of any kind
+//! (no image, port, hash or orphan checks, no labels beyond what removal
+//! needs). The network and the volumes are made at once; every container is
+//! then created at once; each is started as soon as its dependencies are
+//! started, or healthy for a `service_healthy` dependency (read from the
+//! engine's event stream, subscribed before anything starts).
+//! `service_completed_successfully` is treated as started: the bench stack
+//! has none.
 //!
 //!   cargo bench --bench floor -- up   PROJECT STACK_DIR ENV_FILE
 //!   cargo bench --bench floor -- down PROJECT
@@ -11,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bollard::Docker;
 use bollard::models::{
@@ -19,11 +23,13 @@ use bollard::models::{
     NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
 };
+use futures_util::StreamExt;
 use futures_util::future::join_all;
-use mrctl::compose::{Condition, MountKind, Project};
+use mrctl::compose::{Condition, MountKind, Project, Service};
+use tokio::sync::watch;
 
 const LABEL: &str = "mrctl.floor";
 
@@ -41,118 +47,160 @@ fn load(project: &str, dir: &Path, env_file: &Path) -> Project {
     .expect("the bench stack loads")
 }
 
+fn container_name(project: &Project, service: &str) -> String {
+    format!("{}-{service}-1", project.name)
+}
+
+/// The container body for one service: what mrctl sends, minus its checks.
+fn body(
+    project: &Project,
+    svc: &Service,
+    labels: &HashMap<String, String>,
+    network: &str,
+) -> ContainerCreateBody {
+    let mut bindings = HashMap::new();
+    let mut exposed = Vec::new();
+    for p in &svc.ports {
+        let key = format!("{}/tcp", p.target);
+        exposed.push(key.clone());
+        bindings.insert(
+            key,
+            Some(vec![PortBinding {
+                host_ip: None,
+                host_port: p.published.map(|h| h.to_string()),
+            }]),
+        );
+    }
+    let mounts: Vec<Mount> = svc
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume)
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: m.source.as_ref().map(|k| project.volumes[k].name.clone()),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        })
+        .collect();
+    let healthcheck = svc.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: h.interval_ms.map(|m| m as i64 * 1_000_000),
+        timeout: h.timeout_ms.map(|m| m as i64 * 1_000_000),
+        retries: h.retries,
+        ..Default::default()
+    });
+    ContainerCreateBody {
+        image: Some(svc.image.clone()),
+        cmd: svc.command.clone(),
+        labels: Some(labels.clone()),
+        exposed_ports: Some(exposed),
+        healthcheck,
+        host_config: Some(HostConfig {
+            port_bindings: Some(bindings),
+            mounts: Some(mounts),
+            network_mode: Some(network.to_string()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.to_string(),
+                EndpointSettings {
+                    aliases: Some(vec![svc.name.clone()]),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
 async fn up(docker: &Docker, project: &Project) {
     let labels = HashMap::from([(LABEL.to_string(), project.name.clone())]);
     let network = format!("{}_default", project.name);
-    docker
-        .create_network(NetworkCreateRequest {
-            name: network.clone(),
+
+    // Health events, subscribed before any container exists.
+    let mut events = docker.events(Some(
+        EventsOptionsBuilder::new()
+            .filters(&HashMap::from([
+                ("type", vec!["container"]),
+                ("event", vec!["health_status"]),
+                ("label", vec![&format!("{LABEL}={}", project.name)]),
+            ]))
+            .build(),
+    ));
+    let mut healthy_tx = HashMap::new();
+    let mut healthy_rx = HashMap::new();
+    let mut started_tx = HashMap::new();
+    let mut started_rx = HashMap::new();
+    for name in project.services.keys() {
+        let (tx, rx) = watch::channel(false);
+        healthy_tx.insert(container_name(project, name), tx);
+        healthy_rx.insert(name.clone(), rx);
+        let (tx, rx) = watch::channel(false);
+        started_tx.insert(name.clone(), tx);
+        started_rx.insert(name.clone(), rx);
+    }
+    tokio::spawn(async move {
+        while let Some(Ok(event)) = events.next().await {
+            let healthy = event.action.as_deref() == Some("health_status: healthy");
+            let name = event
+                .actor
+                .and_then(|a| a.attributes)
+                .and_then(|mut a| a.remove("name"));
+            if let (true, Some(tx)) = (healthy, name.and_then(|n| healthy_tx.get(&n))) {
+                let _ = tx.send(true);
+            }
+        }
+    });
+
+    let volumes = join_all(project.volumes.values().map(|v| {
+        docker.create_volume(VolumeCreateRequest {
+            name: Some(v.name.clone()),
             labels: Some(labels.clone()),
             ..Default::default()
         })
-        .await
-        .expect("network");
-    for v in project.volumes.values() {
-        docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(v.name.clone()),
-                labels: Some(labels.clone()),
-                ..Default::default()
-            })
-            .await
-            .expect("volume");
-    }
-    for wave in mrctl::compose::waves(project).expect("waves") {
-        join_all(wave.iter().map(|name| {
-            let svc = &project.services[name];
-            let labels = labels.clone();
-            let network = network.clone();
-            async move {
-                for (dep, cond) in &svc.depends_on {
-                    if *cond == Condition::ServiceHealthy {
-                        let dep_name = format!("{}-{dep}-1", project.name);
-                        loop {
-                            let i = docker
-                                .inspect_container(&dep_name, None)
-                                .await
-                                .expect("inspect");
-                            let healthy = i
-                                .state
-                                .and_then(|s| s.health)
-                                .and_then(|h| h.status)
-                                .is_some_and(|s| s.to_string() == "healthy");
-                            if healthy {
-                                break;
-                            }
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                    }
-                }
-                let mut bindings = HashMap::new();
-                let mut exposed = Vec::new();
-                for p in &svc.ports {
-                    let key = format!("{}/tcp", p.target);
-                    exposed.push(key.clone());
-                    bindings.insert(
-                        key,
-                        Some(vec![PortBinding {
-                            host_ip: None,
-                            host_port: p.published.map(|h| h.to_string()),
-                        }]),
-                    );
-                }
-                let mounts: Vec<Mount> = svc
-                    .mounts
-                    .iter()
-                    .filter(|m| m.kind == MountKind::Volume)
-                    .map(|m| Mount {
-                        target: Some(m.target.clone()),
-                        source: m.source.as_ref().map(|k| project.volumes[k].name.clone()),
-                        typ: Some(MountType::VOLUME),
-                        ..Default::default()
-                    })
-                    .collect();
-                let healthcheck = svc.healthcheck.as_ref().map(|h| HealthConfig {
-                    test: Some(h.test.clone()),
-                    interval: h.interval_ms.map(|m| m as i64 * 1_000_000),
-                    timeout: h.timeout_ms.map(|m| m as i64 * 1_000_000),
-                    retries: h.retries,
-                    ..Default::default()
-                });
-                let name = format!("{}-{}-1", project.name, svc.name);
-                let body = ContainerCreateBody {
-                    image: Some(svc.image.clone()),
-                    cmd: svc.command.clone(),
-                    labels: Some(labels),
-                    exposed_ports: Some(exposed),
-                    healthcheck,
-                    host_config: Some(HostConfig {
-                        port_bindings: Some(bindings),
-                        mounts: Some(mounts),
-                        network_mode: Some(network.clone()),
-                        ..Default::default()
-                    }),
-                    networking_config: Some(NetworkingConfig {
-                        endpoints_config: Some(HashMap::from([(
-                            network,
-                            EndpointSettings {
-                                aliases: Some(vec![svc.name.clone()]),
-                                ..Default::default()
-                            },
-                        )])),
-                    }),
-                    ..Default::default()
+    }));
+    let net = docker.create_network(NetworkCreateRequest {
+        name: network.clone(),
+        labels: Some(labels.clone()),
+        ..Default::default()
+    });
+    let (net, volumes) = tokio::join!(net, volumes);
+    net.expect("network");
+    volumes.into_iter().for_each(|v| {
+        v.expect("volume");
+    });
+
+    join_all(project.services.values().map(|svc| {
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&container_name(project, &svc.name))
+            .build();
+        docker.create_container(Some(options), body(project, svc, &labels, &network))
+    }))
+    .await
+    .into_iter()
+    .for_each(|c| {
+        c.expect("create");
+    });
+
+    join_all(project.services.values().map(|svc| {
+        let name = container_name(project, &svc.name);
+        let started_tx = &started_tx;
+        let started_rx = &started_rx;
+        let healthy_rx = &healthy_rx;
+        async move {
+            for (dep, cond) in &svc.depends_on {
+                let mut rx = match cond {
+                    Condition::ServiceHealthy => healthy_rx[dep].clone(),
+                    _ => started_rx[dep].clone(),
                 };
-                let options = CreateContainerOptionsBuilder::new().name(&name).build();
-                docker
-                    .create_container(Some(options), body)
-                    .await
-                    .expect("create");
-                docker.start_container(&name, None).await.expect("start");
+                rx.wait_for(|ready| *ready).await.expect("dependency");
             }
-        }))
-        .await;
-    }
+            docker.start_container(&name, None).await.expect("start");
+            let _ = started_tx[&svc.name].send(true);
+        }
+    }))
+    .await;
 }
 
 async fn down(docker: &Docker, project: &str) {

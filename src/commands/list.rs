@@ -2,6 +2,8 @@
 //! live state from one Docker list call for the whole stack. When Docker
 //! cannot be reached the registry is still listed and the state is unknown.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::Ctx;
@@ -87,14 +89,24 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         .into_iter()
         .map(|s| (s, false))
         .collect();
+    // The stack's containers by project, grouped once: a scan per instance
+    // would cost instances × containers.
+    let by_project: Option<HashMap<&str, Vec<&ContainerInfo>>> = live.as_ref().map(|all| {
+        let mut map: HashMap<&str, Vec<&ContainerInfo>> = HashMap::new();
+        for c in all {
+            map.entry(c.project.as_str()).or_default().push(c);
+        }
+        map
+    });
     let rows: Vec<Row> = names
         .iter()
         .map(|n| {
             let inst = &registry.instances[*n];
-            let state = match &live {
-                Some(all) => {
-                    let mine: Vec<&ContainerInfo> =
-                        all.iter().filter(|c| c.project == inst.project).collect();
+            let state = match &by_project {
+                Some(by_project) => {
+                    let mine: &[&ContainerInfo] = by_project
+                        .get(inst.project.as_str())
+                        .map_or(&[], Vec::as_slice);
                     // Whether an exited service counts depends on whether it
                     // is a one-shot, and a service without a container may
                     // run none (`scale: 0`): only then is the instance's
@@ -115,7 +127,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
                                 .map(|s| (s.name.clone(), is_one_shot(&project, s)))
                                 .collect::<Vec<_>>()
                         });
-                    state_of(&mine, kinds.as_deref().unwrap_or(&services))
+                    state_of(mine, kinds.as_deref().unwrap_or(&services))
                 }
                 None => State {
                     status: "unknown",
@@ -130,10 +142,16 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         })
         .collect();
     if p.json {
-        return p.json(&ListJson {
+        let doc = ListJson {
             stack: stack.name().to_string(),
             instances: rows,
-        });
+        };
+        let printed = p.json(&doc);
+        // The process exits next: freeing 100,000 rows and registry entries
+        // one by one would be a tenth of the command's time.
+        std::mem::forget(doc);
+        std::mem::forget(registry);
+        return printed;
     }
     let table: Vec<Vec<String>> = rows
         .iter()

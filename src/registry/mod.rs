@@ -107,16 +107,20 @@ impl Registry {
 
     /// Instance names in display order: numbered instances by number, then the rest by name.
     pub fn names_sorted(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.instances.keys().map(String::as_str).collect();
-        names.sort_by(
-            |a, b| match (names::numeric_index(a), names::numeric_index(b)) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => a.cmp(b),
-            },
-        );
-        names
+        // Keyed once per name, not once per comparison: the numbers are
+        // parsed 100,000 times, not millions.
+        let mut names: Vec<(Option<u32>, &str)> = self
+            .instances
+            .keys()
+            .map(|n| (names::numeric_index(n), n.as_str()))
+            .collect();
+        names.sort_unstable_by(|(x, a), (y, b)| match (x, y) {
+            (Some(x), Some(y)) => x.cmp(y).then_with(|| a.cmp(b)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.cmp(b),
+        });
+        names.into_iter().map(|(_, n)| n).collect()
     }
 }
 
