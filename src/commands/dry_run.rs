@@ -12,15 +12,8 @@ use crate::ops::instance::registry_file;
 pub fn start(ctx: &Ctx, target: &TargetArgs, opts: &StartOpts) -> anyhow::Result<()> {
     crate::commands::args::parse_timeout(&opts.timeout)?;
     let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
-    let names = targets(&stack, &registry, target)?;
-    let actions = ctx.block_on(async {
-        let engine = ctx.engine().await?;
-        let mut all = Vec::new();
-        for name in &names {
-            all.extend(dryrun::start(&stack, engine, name, &opts.profiles, opts.build).await?);
-        }
-        anyhow::Ok(all)
+    let (names, actions) = plans(ctx, &stack, target, async |engine, name| {
+        dryrun::start(&stack, engine, name, &opts.profiles, opts.build).await
     })?;
     print(ctx, "start", &names, &actions)
 }
@@ -50,15 +43,8 @@ pub fn up(ctx: &Ctx, args: &UpArgs) -> anyhow::Result<()> {
 
 pub fn stop(ctx: &Ctx, target: &TargetArgs, down: bool) -> anyhow::Result<()> {
     let stack = ctx.stack()?;
-    let registry = registry_file(&stack).load()?;
-    let names = targets(&stack, &registry, target)?;
-    let actions = ctx.block_on(async {
-        let engine = ctx.engine().await?;
-        let mut all = Vec::new();
-        for name in &names {
-            all.extend(dryrun::stop(&stack, engine, name, down).await?);
-        }
-        anyhow::Ok(all)
+    let (names, actions) = plans(ctx, &stack, target, async |engine, name| {
+        dryrun::stop(&stack, engine, name, down).await
     })?;
     print(ctx, if down { "down" } else { "stop" }, &names, &actions)
 }
@@ -69,6 +55,26 @@ pub fn clean(ctx: &Ctx, args: &CleanArgs) -> anyhow::Result<()> {
         dryrun::clean(&stack, ctx.engine().await?, &args.name, args.keep_data).await
     })?;
     print(ctx, "clean", std::slice::from_ref(&args.name), &actions)
+}
+
+/// The target instances and the plan of each, one after the other.
+fn plans(
+    ctx: &Ctx,
+    stack: &crate::stack::Stack,
+    target: &TargetArgs,
+    plan: impl AsyncFn(&crate::engine::Engine, &str) -> Result<Vec<DryAction>, crate::error::Error>,
+) -> anyhow::Result<(Vec<String>, Vec<DryAction>)> {
+    let registry = registry_file(stack).load()?;
+    let names = targets(stack, &registry, target)?;
+    let actions = ctx.block_on(async {
+        let engine = ctx.engine().await?;
+        let mut all = Vec::new();
+        for name in &names {
+            all.extend(plan(engine, name).await?);
+        }
+        anyhow::Ok(all)
+    })?;
+    Ok((names, actions))
 }
 
 /// The actions on stdout: as JSON, or as text per instance.

@@ -3,14 +3,7 @@
 //! target and build args, `.dockerignore`, an inline Dockerfile, `mrctl
 //! build`, and `--build` forcing a rebuild.
 
-use super::engine_harness::EngineTest;
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
+use super::engine_harness::{EngineTest, docker};
 
 /// The output of a command run in a fresh container of `image`.
 fn run_in(image: &str, cmd: &str) -> String {

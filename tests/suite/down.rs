@@ -1,17 +1,10 @@
 //! `mrctl down`: containers and networks go, volumes, files, data and the
 //! registry entry stay, and `start` brings the instance back with its data.
 
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 const SLEEPER: &str =
     "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn down_removes_containers_and_networks_and_keeps_the_data() {

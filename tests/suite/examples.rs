@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::common::Run;
-use super::engine_harness::{EngineTest, http_get};
+use super::engine_harness::{EngineTest, docker, http_get};
 
 fn port(t: &EngineTest, instance: &str, name: &str) -> u16 {
     t.f.registry()["instances"][instance]["ports"][name]
@@ -40,13 +40,6 @@ fn assert_all_gone(t: &EngineTest, instances: &[&str]) {
         t.containers().is_empty(),
         "containers labelled for the stack remain"
     );
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 const SLEEPER: &str =
     "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
@@ -15,13 +15,6 @@ fn compose() -> String {
     format!(
         "services:\n  app:\n    image: busybox:latest\n    command: {SLEEPER}\n    volumes: [\"data:/data\", \"${{DATA_DIR}}/config:/config\", \"${{DATA_DIR}}/cache/deep:/cache\"]\nvolumes:\n  data: {{}}\n"
     )
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Helper containers of this test's stack, by name.

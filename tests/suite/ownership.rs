@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::common::Fixture;
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 const SLEEPER: &str =
     "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
@@ -18,13 +18,6 @@ fn compose() -> String {
     format!(
         "services:\n  app:\n    image: busybox:latest\n    command: {SLEEPER}\n    ports: [\"${{WEB_PORT}}:80\"]\n    volumes: [\"data:/data\", \"${{DATA_DIR}}/config:/config\"]\nvolumes:\n  data: {{}}\n"
     )
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn docker_ok(args: &[&str]) -> String {

@@ -3,17 +3,10 @@
 //! it as it is, `always` and `mrctl pull` go to the registry (and fail,
 //! naming the image), `never` refuses an image that is not there.
 
-use super::engine_harness::EngineTest;
+use super::engine_harness::{EngineTest, docker};
 
 const SLEEPER: &str =
     "[\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done\"]";
-
-fn docker(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 struct Tag(String);
 
